@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from papers.models import IngestRun, Paper, Upvote
+
+
+@admin.register(Paper)
+class PaperAdmin(admin.ModelAdmin):
+    list_display = (
+        "arxiv_id",
+        "title",
+        "listed_on",
+        "upvote_count",
+        "source_upvotes",
+        "hidden",
+        "updated_at",
+    )
+    list_filter = ("hidden", "listed_on", "primary_category")
+    search_fields = ("arxiv_id", "title", "abstract")
+    date_hierarchy = "listed_on"
+    readonly_fields = ("upvote_count", "created_at", "updated_at")
+    raw_id_fields = ("submitted_by",)
+    actions = ("hide", "unhide")
+    list_per_page = 50
+
+    @admin.action(description="Hide the selected papers")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
+        count = queryset.update(hidden=True)
+        self.message_user(request, f"Hid {count} papers.", messages.SUCCESS)
+
+    @admin.action(description="Show the selected papers again")
+    def unhide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
+        count = queryset.update(hidden=False)
+        self.message_user(request, f"Unhid {count} papers.", messages.SUCCESS)
+
+
+@admin.register(Upvote)
+class UpvoteAdmin(admin.ModelAdmin):
+    list_display = ("paper", "user", "created_at")
+    search_fields = ("paper__arxiv_id", "user__username")
+    raw_id_fields = ("paper", "user")
+    list_select_related = ("paper", "user")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # votes change counters: they go through the site or the API
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(IngestRun)
+class IngestRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "source",
+        "status",
+        "created",
+        "updated",
+        "unchanged",
+        "rejected",
+        "finished_at",
+    )
+    list_filter = ("status", "source")
+    search_fields = ("error",)
+    readonly_fields = [f.name for f in IngestRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,121 @@
+"""`manage.py ingest hf|arxiv|arxiv-rss|file ...`: fetch papers and upsert them."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from papers.services import papers_ingest
+from papers.sources import arxiv, files, hf
+from papers.sources.records import ParsedItem, split_arxiv_id
+
+MAX_DAYS = 366
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"--days must be between 1 and {MAX_DAYS}")
+    return days
+
+
+def _range(first: date, last: date) -> list[date]:
+    if last < first:
+        raise CommandError(f"--until {last} is before --since {first}")
+    if (last - first).days >= MAX_DAYS:
+        raise CommandError(f"at most {MAX_DAYS} days at a time")
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+class Command(BaseCommand):
+    help = "Ingest papers from Hugging Face, arXiv (API or RSS) or a local file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="source", required=True, parser_class=CommandParser)
+
+        p_hf = sub.add_parser("hf", help="Hugging Face daily papers")
+        when = p_hf.add_mutually_exclusive_group()
+        when.add_argument("--date", type=_date, help="one day (default: today, UTC)")
+        when.add_argument("--since", type=_date, help="first day of a range")
+        p_hf.add_argument("--until", type=_date, help="last day of a range (default: today)")
+
+        p_ax = sub.add_parser("arxiv", help="the arXiv API, by category and date, or by id")
+        p_ax.add_argument("--category", action="append", default=[], help="e.g. cs.AI")
+        which = p_ax.add_mutually_exclusive_group(required=True)
+        which.add_argument("--date", type=_date, help="papers submitted that day")
+        which.add_argument("--days", type=_days, help="papers submitted in the last N days")
+        which.add_argument("--id", action="append", dest="ids", help="an arXiv id")
+
+        p_rss = sub.add_parser("arxiv-rss", help="today's arXiv RSS announcements")
+        p_rss.add_argument("--category", action="append", required=True, help="e.g. cs.AI")
+
+        p_file = sub.add_parser("file", help="a local HF JSON, arXiv Atom or RSS file")
+        p_file.add_argument("path", type=Path)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        source = options["source"]
+        fetch, parameters = getattr(self, f"_plan_{source.replace('-', '_')}")(options)
+        run = papers_ingest(source=source, parameters=parameters, fetch=fetch)
+        if run.status != run.Status.SUCCEEDED:
+            raise CommandError(run.error or "ingestion failed")
+        self.stdout.write(run.summary)
+        if run.rejected and options["verbosity"] > 1:
+            for rejection in run.rejections:
+                self.stderr.write(f"rejected {rejection['ref']}: {rejection['reason']}")
+
+    def _plan_hf(self, options: dict[str, Any]) -> tuple[Callable[[], list[ParsedItem]], dict]:
+        today = timezone.now().date()
+        if options["since"]:
+            days = _range(options["since"], options["until"] or today)
+        elif options["until"]:
+            raise CommandError("--until goes with --since")
+        else:
+            days = [options["date"] or today]
+
+        def fetch() -> list[ParsedItem]:
+            items: list[ParsedItem] = []
+            for day in days:
+                items.extend(hf.fetch_daily_papers(day))
+            return items
+
+        return fetch, {"days": [d.isoformat() for d in days]}
+
+    def _plan_arxiv(self, options: dict[str, Any]) -> tuple[Callable[[], list[ParsedItem]], dict]:
+        if options["ids"]:
+            ids = [split_arxiv_id(i)[0] for i in options["ids"]]
+            return (lambda: arxiv.fetch_by_ids(ids)), {"ids": ids}
+        categories = options["category"]
+        if not categories:
+            raise CommandError("--category is required with --date or --days")
+        if options["date"]:
+            since = until = options["date"]
+        else:
+            since, until = arxiv.days_window(options["days"], timezone.now().date())
+        parameters = {"categories": categories, "since": str(since), "until": str(until)}
+        return (lambda: arxiv.fetch_by_category(categories, since, until)), parameters
+
+    def _plan_arxiv_rss(
+        self, options: dict[str, Any]
+    ) -> tuple[Callable[[], list[ParsedItem]], dict]:
+        categories = options["category"]
+        return (lambda: arxiv.fetch_rss(categories)), {"categories": categories}
+
+    def _plan_file(self, options: dict[str, Any]) -> tuple[Callable[[], list[ParsedItem]], dict]:
+        path: Path = options["path"]
+        return (lambda: files.read_file(path)), {"path": str(path)}

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import F, Q
+
+
+class PaperQuerySet(models.QuerySet["Paper"]):
+    def visible(self) -> PaperQuerySet:
+        return self.filter(hidden=False)
+
+    def listed_on(self, day) -> PaperQuerySet:
+        return self.filter(listed_on=day)
+
+    def listed_between(self, first, last) -> PaperQuerySet:
+        return self.filter(listed_on__range=(first, last))
+
+    def by_votes(self) -> PaperQuerySet:
+        """Local plus Hugging Face votes, most first; newest first among equals."""
+        return self.alias(votes=F("upvote_count") + F("source_upvotes")).order_by(
+            "-votes", "-published_at", "-id"
+        )
+
+
+class Paper(models.Model):
+    """An arXiv paper as listed in the daily feed."""
+
+    arxiv_id = models.CharField("arXiv id", max_length=64, unique=True)
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="Latest arXiv version")
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True, help_text="Ordered list of authors")
+    published_at = models.DateTimeField(null=True, blank=True, help_text="First arXiv version")
+    source_updated_at = models.DateTimeField(null=True, blank=True)
+    listed_on = models.DateField(help_text="The day it is featured in the daily feed")
+    primary_category = models.CharField(max_length=64, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submitted_papers",
+    )
+    source_submitter = models.JSONField(
+        null=True, blank=True, help_text="Who submitted it on Hugging Face"
+    )
+    organization = models.JSONField(null=True, blank=True)
+    github_repo = models.URLField(max_length=500, blank=True)
+    github_stars = models.PositiveIntegerField(null=True, blank=True)
+    project_page = models.URLField(max_length=500, blank=True)
+    ai_summary = models.TextField(blank=True)
+    ai_keywords = models.JSONField(default=list, blank=True)
+    thumbnail_url = models.URLField(max_length=500, blank=True)
+
+    upvote_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Local upvotes: always the number of Upvote rows"
+    )
+    source_upvotes = models.PositiveIntegerField(
+        default=0, help_text="Community upvotes on Hugging Face"
+    )
+    comment_count = models.PositiveIntegerField(default=0)
+    hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+
+    # Filled by a database trigger on PostgreSQL (see migration 0002); unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PaperQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                F("listed_on"),
+                (F("upvote_count") + F("source_upvotes")).desc(),
+                name="paper_listed_votes",
+            ),
+            models.Index(fields=["-published_at"], name="paper_published"),
+            models.Index(fields=["-upvote_count"], name="paper_upvotes"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="paper_title_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id}: {self.title[:80]}"
+
+    @property
+    def votes(self) -> int:
+        return self.upvote_count + self.source_upvotes
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    @property
+    def author_names(self) -> list[str]:
+        return [a["name"] for a in self.authors]
+
+
+class Upvote(models.Model):
+    """One member's vote for one paper."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upvotes"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="upvotes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "paper"], name="upvote_once_per_user"),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="upvote_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ↑ {self.paper.arxiv_id}"
+
+
+class IngestRun(models.Model):
+    """One ingestion, manual or scheduled, with what it did."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    source = models.CharField(max_length=32)
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    rejections = models.JSONField(
+        default=list, blank=True, help_text="The first rejected records with their reasons"
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["source", "-started_at"], name="ingestrun_source_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"created {self.created}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, rejected {self.rejected}"
+        )

@@ -1,0 +1,46 @@
+"""Small parsing helpers shared by the sources."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from papers.sources.records import SourceError
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def squash(text: str | None) -> str:
+    """Collapse every run of whitespace (arXiv hard-wraps lines) into one space."""
+    return _SPACE_RE.sub(" ", text or "").strip()
+
+
+def parse_iso_datetime(text: str) -> datetime:
+    """An ISO 8601 timestamp (`2026-06-12T00:00:00.000Z`) as an aware UTC datetime."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {text!r}")
+    return value.astimezone(UTC)
+
+
+def parse_rfc822_datetime(text: str) -> datetime:
+    """An RSS date (`Mon, 27 Apr 2026 00:00:00 -0400`), keeping its own offset."""
+    value = parsedate_to_datetime(text.strip())
+    if value.tzinfo is None:
+        raise ValueError(f"date without a time zone: {text!r}")
+    return value
+
+
+def parse_xml(data: bytes | str) -> Element:
+    """Parse XML safely: a DTD, entity declarations or external references are refused."""
+    try:
+        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise SourceError(f"refused unsafe XML ({exc.__class__.__name__})") from None
+    except ParseError as exc:
+        raise SourceError(f"not well-formed XML ({exc})") from None
