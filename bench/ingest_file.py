@@ -19,7 +19,36 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-WORDS = ["learning", "model", "language", "diffusion", "transformer", "agent", "reasoning", "benchmark", "vision", "multimodal", "sparse", "attention", "retrieval", "alignment", "reinforcement", "policy", "scaling", "data", "training", "inference", "efficient", "robust", "graph", "neural", "generative", "evaluation", "token", "memory"]
+WORDS = (
+    "learning",
+    "model",
+    "language",
+    "diffusion",
+    "transformer",
+    "agent",
+    "reasoning",
+    "benchmark",
+    "vision",
+    "multimodal",
+    "sparse",
+    "attention",
+    "retrieval",
+    "alignment",
+    "reinforcement",
+    "policy",
+    "scaling",
+    "data",
+    "training",
+    "inference",
+    "efficient",
+    "robust",
+    "graph",
+    "neural",
+    "generative",
+    "evaluation",
+    "token",
+    "memory",
+)
 
 
 def sentence(rng: random.Random, words: int) -> str:
