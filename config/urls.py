@@ -5,5 +5,9 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("api/", include("papers.api_urls")),
+    path("digests/", include("digests.urls")),
     path("", include("papers.urls")),
 ]

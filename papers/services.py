@@ -1,4 +1,5 @@
-"""Writes to papers: ingestion (validate, merge, bulk upsert) with its IngestRun."""
+"""Writes to papers: ingestion (validate, merge, bulk upsert) with its IngestRun,
+upvotes, and submissions by members."""
 
 from __future__ import annotations
 
@@ -9,18 +10,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import connection, transaction
-from django.db.models import JSONField
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, JSONField
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from papers.models import IngestRun, Paper
+from papers.models import IngestRun, Paper, Upvote
+from papers.selectors import bump_feed_version
 from papers.sources.records import (
     PaperRecord,
     ParsedItem,
     RejectedRecord,
     SourceError,
     is_valid_arxiv_id,
+    split_arxiv_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -334,6 +338,8 @@ def papers_ingest(
         {"ref": r.ref, "reason": r.reason} for r in result.rejected[:MAX_REJECTIONS_KEPT]
     ]
     _finish(run, status=IngestRun.Status.SUCCEEDED)
+    if run.created or run.updated:
+        transaction.on_commit(bump_feed_version)
     logger.info("ingest %s %s: %s", source, parameters, run.summary)
     return run
 
@@ -343,3 +349,104 @@ def _finish(run: IngestRun, *, status: str, error: str = "") -> None:
     run.error = error
     run.finished_at = timezone.now()
     run.save()
+
+
+@dataclass(frozen=True, slots=True)
+class VoteState:
+    upvoted: bool
+    upvotes: int  # local + source votes, as shown
+
+
+def _vote_state(paper: Paper, upvoted: bool) -> VoteState:
+    counts = Paper.objects.filter(pk=paper.pk).values("upvote_count", "source_upvotes").get()
+    paper.upvote_count = counts["upvote_count"]
+    return VoteState(upvoted=upvoted, upvotes=counts["upvote_count"] + counts["source_upvotes"])
+
+
+def paper_upvote(*, paper: Paper, user: Any) -> VoteState:
+    """Add the member's vote (idempotent): the row and the counter move in one transaction;
+    the unique constraint, not a Python check, decides duplicates."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Upvote.objects.create(user=user, paper=paper)
+        except IntegrityError:
+            pass  # already upvoted: nothing changes
+        else:
+            Paper.objects.filter(pk=paper.pk).update(upvote_count=F("upvote_count") + 1)
+            transaction.on_commit(bump_feed_version)
+        return _vote_state(paper, True)
+
+
+def paper_unvote(*, paper: Paper, user: Any) -> VoteState:
+    """Remove the member's vote (idempotent)."""
+    with transaction.atomic():
+        deleted, _ = Upvote.objects.filter(user=user, paper=paper).delete()
+        if deleted:
+            Paper.objects.filter(pk=paper.pk).update(upvote_count=F("upvote_count") - deleted)
+            transaction.on_commit(bump_feed_version)
+        return _vote_state(paper, False)
+
+
+def paper_toggle_upvote(*, paper: Paper, user: Any) -> VoteState:
+    """Upvote, or take the vote back if there is one."""
+    if Upvote.objects.filter(user=user, paper=paper).exists():
+        return paper_unvote(paper=paper, user=user)
+    return paper_upvote(paper=paper, user=user)
+
+
+class SubmissionError(Exception):
+    """A submission that cannot be accepted; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    paper: Paper
+    created: bool  # False: the paper was already here
+
+
+def submissions_left_today(*, user: Any, today: date) -> int:
+    """How many more papers the member may submit today."""
+    used = Paper.objects.filter(submitted_by=user, created_at__date=today).count()
+    return max(0, settings.SUBMISSIONS_PER_DAY - used)
+
+
+def paper_submit(
+    *, user: Any, arxiv_id: str, fetch: Callable[[list[str]], list[ParsedItem]]
+) -> Submission:
+    """Add a paper by arXiv id, listed today with its submitter; an existing one is returned.
+
+    `fetch` reads the metadata (arXiv's API in production). Raises SubmissionError.
+    """
+    arxiv_id, _version = split_arxiv_id(arxiv_id)
+    if not is_valid_arxiv_id(arxiv_id):
+        raise SubmissionError(f"{arxiv_id[:80]!r} is not an arXiv id (like 2401.12345)")
+    existing = Paper.objects.filter(arxiv_id=arxiv_id).first()
+    if existing is not None:
+        return Submission(paper=existing, created=False)
+    today = timezone.now().date()
+    if submissions_left_today(user=user, today=today) <= 0:
+        raise SubmissionError(
+            f"You can submit {settings.SUBMISSIONS_PER_DAY} papers a day; try again tomorrow."
+        )
+    try:
+        items = fetch([arxiv_id])
+    except SourceError as exc:
+        raise SubmissionError(f"arXiv could not be reached: {exc}") from exc
+    records = [i for i in items if isinstance(i, PaperRecord) and i.arxiv_id == arxiv_id]
+    if not records:
+        raise SubmissionError(f"arXiv has no paper {arxiv_id}.")
+    record = records[-1]
+    record.listed_on = today
+    result = papers_upsert(items=[record], today=today)
+    if result.rejected:
+        raise SubmissionError(
+            f"arXiv's record for {arxiv_id} is unusable: {result.rejected[0].reason}"
+        )
+    paper = Paper.objects.get(arxiv_id=arxiv_id)
+    created = Paper.objects.filter(pk=paper.pk, submitted_by=None).update(
+        submitted_by=user, listed_on=today
+    )
+    paper.refresh_from_db()
+    transaction.on_commit(bump_feed_version)
+    return Submission(paper=paper, created=bool(created))
