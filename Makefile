@@ -43,3 +43,19 @@ lock:
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+
+# Web, worker and beat (the Procfile) against local PostgreSQL and Redis, with their output
+# interleaved; Ctrl-C stops all three. DATABASE_URL / REDIS_URL in the environment win.
+STACK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
+STACK_REDIS_URL ?= redis://127.0.0.1:6379/0
+stack: install
+	@export DATABASE_URL="$${DATABASE_URL:-$(STACK_DATABASE_URL)}" \
+	  REDIS_URL="$${REDIS_URL:-$(STACK_REDIS_URL)}" HOST="$(HOST)" PORT="$(PORT)"; \
+	$(BIN)/python manage.py migrate --no-input || exit 1; \
+	trap 'trap - INT TERM; kill 0' INT TERM; \
+	while IFS= read -r line; do \
+	  case "$$line" in ''|'#'*) continue ;; esac; \
+	  name="$${line%%:*}"; command="$${line#*:}"; \
+	  (sh -c "exec $$command" 2>&1 | (trap '' INT TERM; exec sed -u "s/^/$$name | /")) & \
+	done < Procfile; \
+	wait

@@ -171,3 +171,269 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Accounts
+# django-allauth: email and password, with the email as the login (usernames are generated
+# from it). GitHub and Hugging Face sign-in appear only when their client is configured.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the admin signs in by username
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+_EMAIL_VERIFICATION_METHODS = ("mandatory", "optional", "none")
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory").lower()
+if ACCOUNT_EMAIL_VERIFICATION not in _EMAIL_VERIFICATION_METHODS:
+    raise ImproperlyConfigured(
+        f"ACCOUNT_EMAIL_VERIFICATION={env_str('ACCOUNT_EMAIL_VERIFICATION')!r} is not one of: "
+        + ", ".join(_EMAIL_VERIFICATION_METHODS)
+    )
+# The link in the mail opens a page with a button: a mail scanner following links confirms
+# nothing. Confirming in the browser that signed up also signs in.
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_GET = False  # a GET shows a confirmation page; only a POST signs out
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Daily Papers] "
+# Counted in the cache: shared by every process with Redis, per process with the in-memory
+# cache of the embedded mode. "key" is the email address being tried.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+}
+# Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For;
+# with 0 it is REMOTE_ADDR (a proxy that is not counted makes every client look the same).
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+
+def _oauth_client(id_variable: str, secret_variable: str) -> tuple[str, str] | None:
+    """An OAuth client id and secret, both or neither."""
+    client_id, secret = env_str(id_variable), env_str(secret_variable)
+    if bool(client_id) != bool(secret):
+        missing = secret_variable if client_id else id_variable
+        present = id_variable if client_id else secret_variable
+        raise ImproperlyConfigured(f"{missing} must be set when {present} is set")
+    return (client_id, secret) if client_id else None
+
+
+# Apps are configured here rather than as SocialApp rows in the database.
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+if _github := _oauth_client("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"):
+    SOCIALACCOUNT_PROVIDERS["github"] = {
+        "APPS": [{"client_id": _github[0], "secret": _github[1], "key": ""}],
+        "SCOPE": ["read:user", "user:email"],
+    }
+# Hugging Face is an OpenID Connect provider (discovery at /.well-known/openid-configuration).
+if _huggingface := _oauth_client("HF_OAUTH_CLIENT_ID", "HF_OAUTH_CLIENT_SECRET"):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                "provider_id": "huggingface",
+                "name": "Hugging Face",
+                "client_id": _huggingface[0],
+                "secret": _huggingface[1],
+                "settings": {
+                    "server_url": "https://huggingface.co",
+                    "scope": ["openid", "profile", "email"],
+                    "oauth_pkce_enabled": True,
+                },
+            }
+        ]
+    }
+SOCIALACCOUNT_QUERY_EMAIL = True
+# An email address claimed by a provider never signs in to an existing local account.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# Celery
+# Redis is the broker when REDIS_URL is set. Without it (the embedded mode) tasks run eagerly
+# in the process that queues them, so `make run` needs no service.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None  # only the worker ping of the tests reads results
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Every task is idempotent: acknowledge after it ran, so a worker that dies hands it on.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT} must be more than "
+        f"CELERY_TASK_SOFT_TIME_LIMIT={CELERY_TASK_SOFT_TIME_LIMIT}"
+    )
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+
+def _hour(name: str, default: int) -> int:
+    """An hour of the day, 0 to 23 (UTC)."""
+    value = env_int(name, default, minimum=0)
+    if value > 23:
+        raise ImproperlyConfigured(f"{name}={value} is not an hour of the day (0 to 23)")
+    return value
+
+
+# Scheduled ingestion (times in UTC). arXiv announces at 20:00 US Eastern; its RSS listings
+# carry the new papers from about midnight Eastern, 04:00 or 05:00 UTC.
+INGEST_HF_EVERY_MINUTES = env_int("INGEST_HF_EVERY_MINUTES", 60, minimum=1)
+ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", ["cs.AI", "cs.CL", "cs.CV", "cs.LG"])
+ARXIV_INGEST_HOUR = _hour("ARXIV_INGEST_HOUR", 5)
+
+# Email and digests
+from urllib.parse import parse_qsl, unquote, urlsplit  # noqa: E402
+
+# EMAIL_URL (smtp://user:password@host:587?tls=true, smtps://..., console:, file:///dir)
+# or EMAIL_HOST and friends; without either, mail is printed on the console (embedded mode).
+EMAIL_URL = env_str("EMAIL_URL")
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 20.0, minimum=0.1)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+_EMAIL_SMTP_PORTS = {"smtp": 25, "smtp+tls": 587, "submission": 587, "smtps": 465}
+_EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+if EMAIL_URL:
+    _mail = urlsplit(EMAIL_URL)
+    _mail_query = {k: v.lower() for k, v in parse_qsl(_mail.query)}
+    _mail_shown = _mail._replace(netloc=_mail.netloc.rpartition("@")[2]).geturl()  # no password
+    if _mail.scheme in _EMAIL_SMTP_PORTS:
+        try:
+            EMAIL_PORT = _mail.port or _EMAIL_SMTP_PORTS[_mail.scheme]
+        except ValueError:
+            raise ImproperlyConfigured(f"EMAIL_URL={_mail_shown!r} has a bad port") from None
+        if not _mail.hostname:
+            raise ImproperlyConfigured(f"EMAIL_URL={_mail_shown!r} has no host")
+        EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        EMAIL_HOST = _mail.hostname
+        EMAIL_HOST_USER = unquote(_mail.username or "")
+        EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
+        EMAIL_USE_SSL = _mail.scheme == "smtps" or _mail_query.get("ssl") in ("1", "true")
+        EMAIL_USE_TLS = not EMAIL_USE_SSL and (
+            _mail.scheme in ("smtp+tls", "submission") or _mail_query.get("tls") in ("1", "true")
+        )
+    elif _mail.scheme in _EMAIL_BACKENDS:
+        EMAIL_BACKEND = _EMAIL_BACKENDS[_mail.scheme]
+        if _mail.scheme == "file" and _mail.path:
+            EMAIL_FILE_PATH = _mail.path
+    else:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL={_mail_shown!r}: the scheme must be one of "
+            + ", ".join([*_EMAIL_SMTP_PORTS, *_EMAIL_BACKENDS])
+        )
+elif EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Daily Papers <digests@localhost>")
+
+# Digests: the daily one goes out on weekdays, the weekly one on Mondays (hours in UTC).
+DIGEST_DAILY_HOUR = _hour("DIGEST_DAILY_HOUR", 7)
+DIGEST_WEEKLY_HOUR = _hour("DIGEST_WEEKLY_HOUR", 7)
+DIGEST_TOP_N = env_int("DIGEST_TOP_N", 10, minimum=1)
+DIGEST_BATCH_SIZE = env_int("DIGEST_BATCH_SIZE", 200, minimum=1)  # messages per SMTP connection
+DIGEST_SEND_CONCURRENCY = env_int("DIGEST_SEND_CONCURRENCY", 4, minimum=1)  # batches at once
+DIGEST_MAX_ATTEMPTS = env_int("DIGEST_MAX_ATTEMPTS", 5, minimum=1)
+DIGEST_RETRY_BACKOFF_SECONDS = env_int("DIGEST_RETRY_BACKOFF_SECONDS", 300, minimum=0)
+DIGEST_RETRY_EVERY_MINUTES = env_int("DIGEST_RETRY_EVERY_MINUTES", 10, minimum=1)
+DIGEST_STALE_AFTER_MINUTES = env_int("DIGEST_STALE_AFTER_MINUTES", 60, minimum=1)
+DIGEST_SEND_TIME_LIMIT = env_int("DIGEST_SEND_TIME_LIMIT", 3600, minimum=60)
+DIGEST_CONFIRM_MAX_AGE_HOURS = env_int("DIGEST_CONFIRM_MAX_AGE_HOURS", 72, minimum=1)
+DIGEST_CONFIRM_REMIND_AFTER_HOURS = env_int("DIGEST_CONFIRM_REMIND_AFTER_HOURS", 24, minimum=0)
+DIGEST_SUBSCRIBE_PER_IP_PER_HOUR = env_int("DIGEST_SUBSCRIBE_PER_IP_PER_HOUR", 20, minimum=1)
+DIGEST_SUBSCRIBE_PER_ADDRESS_PER_DAY = env_int("DIGEST_SUBSCRIBE_PER_ADDRESS_PER_DAY", 3, minimum=1)
+
+# REST API (DRF + drf-spectacular). Public reads: any origin, optional token. Writes: a
+# personal token (`Authorization: Bearer <token>`) or a session with its CSRF token.
+
+
+def _api_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as 60/min (per second, minute, hour or day)."""
+    import re
+
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate like 60/min")
+    return value
+
+
+API_THROTTLE_ANON = _api_rate("API_THROTTLE_ANON", "60/min")  # per client address
+API_THROTTLE_USER = _api_rate("API_THROTTLE_USER", "600/min")  # per token (or session)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.authentication.AnonRateThrottle",
+        "accounts.authentication.MemberRateThrottle",
+    ],
+    # Read by DRF's own throttles; ours read API_THROTTLE_* on every request.
+    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "papers.api.exception_handler",
+    # Client addresses for the anonymous rate: as for allauth, the Nth from the right in
+    # X-Forwarded-For behind N proxies, REMOTE_ADDR with 0.
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Daily Papers API",
+    "DESCRIPTION": (
+        "Hugging Face-compatible reads (`/api/daily_papers`, `/api/papers/{paper_id}`, "
+        "`/api/papers/search`): tools written for huggingface.co work unchanged. Writes "
+        "need a personal token from your profile page, sent as "
+        '`Authorization: Bearer <token>`. Errors are `{"error": "..."}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api",
+}
+# Swagger UI's assets are served by us (whitenoise), not by a CDN.
+INSTALLED_APPS.append("drf_spectacular_sidecar")
+SPECTACULAR_SETTINGS |= {
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# CORS: browsers on any site may read the API (no cookies, reads only). The write and
+# account endpoints send no CORS headers at all, so a page elsewhere can neither send them
+# a token (its preflight fails) nor read their answers.
+CORS_URLS_REGEX = r"^/api/(?!(?:papers/submit|papers/.+/upvote|whoami(?:-v2)?)$).*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["accept", "authorization", "if-none-match", "user-agent"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = 86400

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 
 from papers.models import IngestRun, Paper, Upvote
+from papers.selectors import bump_feed_version
 
 
 @admin.register(Paper)
@@ -26,14 +29,20 @@ class PaperAdmin(admin.ModelAdmin):
     actions = ("hide", "unhide")
     list_per_page = 50
 
+    def save_model(self, request: HttpRequest, obj: Paper, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(bump_feed_version)  # moderation shows at once
+
     @admin.action(description="Hide the selected papers")
     def hide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
         count = queryset.update(hidden=True)
+        transaction.on_commit(bump_feed_version)
         self.message_user(request, f"Hid {count} papers.", messages.SUCCESS)
 
     @admin.action(description="Show the selected papers again")
     def unhide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
         count = queryset.update(hidden=False)
+        transaction.on_commit(bump_feed_version)
         self.message_user(request, f"Unhid {count} papers.", messages.SUCCESS)
 
 

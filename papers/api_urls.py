@@ -1,5 +1,45 @@
+"""URLs under /api/: Hugging Face-compatible reads, our own endpoints, the OpenAPI schema."""
+
 from __future__ import annotations
+
+from django.urls import path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import HfWhoAmIApi, WhoAmIApi
+from papers import api
+
+
+class ApiPaperIdConverter:
+    """An old-style id (with its slash), or any single path segment: an id that does not
+    exist gets the API's JSON 404 rather than the site's HTML one."""
+
+    regex = r"(?:[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?|[^/]+)"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ApiPaperIdConverter, "api_paper_id")
 
 app_name = "api"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("daily_papers", api.DailyPapersApi.as_view(), name="daily-papers"),
+    path("papers", api.PaperListApi.as_view(), name="papers"),
+    path("papers/search", api.PaperSearchApi.as_view(), name="paper-search"),
+    path("papers/submit", api.PaperSubmitApi.as_view(), name="paper-submit"),
+    path(
+        "papers/<api_paper_id:paper_id>/upvote",
+        api.PaperUpvoteApi.as_view(),
+        name="paper-upvote",
+    ),
+    path("papers/<api_paper_id:paper_id>", api.PaperInfoApi.as_view(), name="paper"),
+    path("whoami", WhoAmIApi.as_view(), name="whoami"),
+    path("whoami-v2", HfWhoAmIApi.as_view(), name="whoami-v2"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^", api.not_found),
+]

@@ -3,6 +3,7 @@ with a constant number of queries."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from datetime import date, datetime, timedelta
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models import Case, Count, F, FloatField, Max, Min, Q, Value, When, Window
 from django.db.models.functions import Cast, Power
 
 from papers.models import Paper, PaperQuerySet, Upvote
@@ -19,6 +20,10 @@ from papers.periods import Period, period_of
 from papers.sources.records import is_valid_arxiv_id, split_arxiv_id
 
 ORDERS = ("votes", "newest")
+FEED_PAGE_SIZE = 50
+FEED_CACHE_SECONDS = 600
+RELATED_CACHE_SECONDS = 3600
+SEARCH_PAGE_SIZE = 20
 TRENDING_DAYS = 7
 TRENDING_GRAVITY = 1.8
 _FEED_VERSION_KEY = "papers:feed-version"
@@ -73,24 +78,53 @@ class Neighbours:
 
 
 def neighbour_periods(period: Period, *, today: date) -> Neighbours:
-    """The nearest earlier and later periods that have papers, never past today."""
-    visible = Paper.objects.visible()
-    before = (
-        visible.filter(listed_on__lt=period.first)
-        .order_by("-listed_on")
-        .values_list("listed_on", flat=True)
-        .first()
+    """The nearest earlier and later periods that have papers, never past today (1 query)."""
+    found = Paper.objects.visible().aggregate(
+        before=Max("listed_on", filter=Q(listed_on__lt=period.first)),
+        after=Min("listed_on", filter=Q(listed_on__gt=period.last, listed_on__lte=today)),
     )
-    after = (
-        visible.filter(listed_on__gt=period.last, listed_on__lte=today)
-        .order_by("listed_on")
-        .values_list("listed_on", flat=True)
-        .first()
-    )
+    before, after = found["before"], found["after"]
     return Neighbours(
         previous=period_of(period.kind, before) if before else None,
         next=period_of(period.kind, after) if after else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    period: Period
+    papers: list[Paper]
+    neighbours: Neighbours
+    page: int
+    pages: int
+    total: int
+
+
+def feed_page(period: Period, *, order: str, page: int, today: date) -> FeedPage:
+    """One page of a feed with its navigation, cached until anything it shows changes."""
+    key = f"papers:feed:{feed_version()}:{period.kind}:{period.slug}:{order}:{page}:{today}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    papers = papers_in_period(period, order=order)
+    page = max(page, 1)
+    start = (page - 1) * FEED_PAGE_SIZE
+    # The total rides along on every row (a window count): no separate COUNT query.
+    rows = list(papers.annotate(total=Window(Count("id")))[start : start + FEED_PAGE_SIZE])
+    total = rows[0].total if rows else papers.count()
+    pages = max(1, -(-total // FEED_PAGE_SIZE))
+    if not rows and page > pages:
+        return feed_page(period, order=order, page=pages, today=today)
+    result = FeedPage(
+        period=period,
+        papers=rows,
+        neighbours=neighbour_periods(period, today=today),
+        page=page,
+        pages=pages,
+        total=total,
+    )
+    cache.set(key, result, timeout=FEED_CACHE_SECONDS)
+    return result
 
 
 def trending_papers(*, now: datetime, days: int = TRENDING_DAYS) -> PaperQuerySet:
@@ -165,21 +199,75 @@ def search_terms(query: str) -> list[str]:
     return [w for w in words if len(w) > 1 and w not in {"or", "and", "not"}]
 
 
-def related_papers(paper: Paper, *, limit: int = 5) -> list[Paper]:
-    """A few papers close to this one: sharing title words (PostgreSQL) or its listing day."""
-    others = _listing(Paper.objects.exclude(pk=paper.pk))
+def _in_order(ids: list[int]) -> list[Paper]:
+    """Visible papers by primary key, in the order given (one query)."""
+    found = {p.pk: p for p in _listing(Paper.objects.filter(pk__in=ids))}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def _related_ids(paper: Paper, limit: int) -> list[int]:
+    others = Paper.objects.visible().exclude(pk=paper.pk)
     if connection.vendor == "postgresql":
-        words = [w for w in re.findall(r"[a-zA-Z]{4,}", paper.title)][:12]
+        words = re.findall(r"[a-zA-Z]{4,}", paper.title)[:12]
         if words:
             search = SearchQuery(" | ".join(words), config="english", search_type="raw")
             found = list(
                 others.filter(search_vector=search)
                 .annotate(rank=SearchRank(F("search_vector"), search))
-                .order_by("-rank")[:limit]
+                .order_by("-rank")
+                .values_list("pk", flat=True)[:limit]
             )
             if found:
                 return found
-    return list(others.filter(listed_on=paper.listed_on).by_votes()[:limit])
+    return list(
+        others.filter(listed_on=paper.listed_on).by_votes().values_list("pk", flat=True)[:limit]
+    )
+
+
+def related_papers(paper: Paper, *, limit: int = 5) -> list[Paper]:
+    """A few papers close to this one: sharing title words (PostgreSQL) or its listing day.
+
+    Which papers are related changes slowly: the choice is cached for an hour, the papers
+    themselves (with their current votes) are read fresh.
+    """
+    key = f"papers:related:{paper.pk}:{limit}"
+    ids = cache.get(key)
+    if ids is None:
+        ids = _related_ids(paper, limit)
+        cache.set(key, ids, timeout=RELATED_CACHE_SECONDS)
+    return _in_order(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    papers: list[Paper]
+    number: int
+    pages: int
+    total: int
+
+
+def search_page(query: str, *, page: int, size: int = SEARCH_PAGE_SIZE) -> SearchPage:
+    """One page of search results; the ranking is cached until the papers change."""
+    key = (
+        f"papers:search:{feed_version()}:{page}:{size}:{hashlib.sha256(query.encode()).hexdigest()}"
+    )
+    cached = cache.get(key)
+    if cached is None:
+        results = search_papers(query)
+        page = max(page, 1)
+        start = (page - 1) * size
+        rows = list(
+            results.annotate(total=Window(Count("id"))).values_list("pk", "total")[
+                start : start + size
+            ]
+        )
+        total = rows[0][1] if rows else results.count()
+        cached = ([pk for pk, _total in rows], total, page)
+        cache.set(key, cached, timeout=FEED_CACHE_SECONDS)
+    ids, total, number = cached
+    return SearchPage(
+        papers=_in_order(ids), number=number, pages=max(1, -(-total // size)), total=total
+    )
 
 
 def upvoted_ids(user, paper_ids: Iterable[int]) -> set[int]:

@@ -1,12 +1,38 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
-from papers import views
+from papers import feeds, views
+
+
+class ArxivIdConverter:
+    """New-style (2401.12345) and old-style (hep-th/9901001) ids, with an optional version."""
+
+    regex = r"(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ArxivIdConverter, "arxiv")
 
 app_name = "papers"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("papers", views.home, name="latest"),
+    path("", views.latest, name="home"),
+    path("papers", views.latest, name="latest"),
+    path("papers/date/<str:slug>", views.feed, {"kind": "date"}, name="day"),
+    path("papers/week/<str:slug>", views.feed, {"kind": "week"}, name="week"),
+    path("papers/month/<str:slug>", views.feed, {"kind": "month"}, name="month"),
+    path("papers/trending", views.trending, name="trending"),
+    path("papers/search", views.search, name="search"),
+    path("papers/submit", views.submit, name="submit"),
+    path("papers/feed.rss", feeds.PapersRssFeed(), name="feed-rss"),
+    path("papers/feed.atom", feeds.PapersAtomFeed(), name="feed-atom"),
+    path("papers/<arxiv:arxiv_id>.md", views.paper_markdown, name="paper-md"),
+    path("papers/<arxiv:arxiv_id>/upvote", views.upvote, name="upvote"),
+    path("papers/<arxiv:arxiv_id>", views.paper, name="paper"),
 ]

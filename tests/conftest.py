@@ -31,9 +31,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _fast_sources(settings):
-    """No politeness pauses against local test servers; tests that check pacing set them."""
+    """No politeness pauses against local test servers; tests that check pacing set them.
+    A fast password hasher: tests create many members."""
     settings.ARXIV_DELAY_SECONDS = 0
     settings.SOURCE_BACKOFF_SECONDS = 0.01
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (Redis in CI), as it does with an empty database."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

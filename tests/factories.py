@@ -24,7 +24,7 @@ class PaperFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Paper
 
-    arxiv_id = factory.Sequence(lambda n: f"2606.{n + 10000:05d}")
+    arxiv_id = factory.Sequence(lambda n: f"2612.{n:05d}")  # no demo paper uses 2612.
     version = 1
     title = factory.Faker("sentence", nb_words=8)
     abstract = factory.Faker("paragraph", nb_sentences=6)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from papers.services import papers_ingest
-from papers.sources import arxiv, files, hf
-from papers.sources.records import ParsedItem, split_arxiv_id
+from papers import ingest_plans
+from papers.ingest_plans import IngestPlan
+from papers.sources import arxiv
 
 MAX_DAYS = 366
 
@@ -69,9 +68,8 @@ class Command(BaseCommand):
         p_file.add_argument("path", type=Path)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        source = options["source"]
-        fetch, parameters = getattr(self, f"_plan_{source.replace('-', '_')}")(options)
-        run = papers_ingest(source=source, parameters=parameters, fetch=fetch)
+        plan = getattr(self, f"_plan_{options['source'].replace('-', '_')}")(options)
+        run = plan.run()
         if run.status != run.Status.SUCCEEDED:
             raise CommandError(run.error or "ingestion failed")
         self.stdout.write(run.summary)
@@ -79,7 +77,7 @@ class Command(BaseCommand):
             for rejection in run.rejections:
                 self.stderr.write(f"rejected {rejection['ref']}: {rejection['reason']}")
 
-    def _plan_hf(self, options: dict[str, Any]) -> tuple[Callable[[], list[ParsedItem]], dict]:
+    def _plan_hf(self, options: dict[str, Any]) -> IngestPlan:
         today = timezone.now().date()
         if options["since"]:
             days = _range(options["since"], options["until"] or today)
@@ -87,19 +85,11 @@ class Command(BaseCommand):
             raise CommandError("--until goes with --since")
         else:
             days = [options["date"] or today]
+        return ingest_plans.hf_days(days)
 
-        def fetch() -> list[ParsedItem]:
-            items: list[ParsedItem] = []
-            for day in days:
-                items.extend(hf.fetch_daily_papers(day))
-            return items
-
-        return fetch, {"days": [d.isoformat() for d in days]}
-
-    def _plan_arxiv(self, options: dict[str, Any]) -> tuple[Callable[[], list[ParsedItem]], dict]:
+    def _plan_arxiv(self, options: dict[str, Any]) -> IngestPlan:
         if options["ids"]:
-            ids = [split_arxiv_id(i)[0] for i in options["ids"]]
-            return (lambda: arxiv.fetch_by_ids(ids)), {"ids": ids}
+            return ingest_plans.arxiv_ids(options["ids"])
         categories = options["category"]
         if not categories:
             raise CommandError("--category is required with --date or --days")
@@ -107,15 +97,10 @@ class Command(BaseCommand):
             since = until = options["date"]
         else:
             since, until = arxiv.days_window(options["days"], timezone.now().date())
-        parameters = {"categories": categories, "since": str(since), "until": str(until)}
-        return (lambda: arxiv.fetch_by_category(categories, since, until)), parameters
+        return ingest_plans.arxiv_categories(categories, since, until)
 
-    def _plan_arxiv_rss(
-        self, options: dict[str, Any]
-    ) -> tuple[Callable[[], list[ParsedItem]], dict]:
-        categories = options["category"]
-        return (lambda: arxiv.fetch_rss(categories)), {"categories": categories}
+    def _plan_arxiv_rss(self, options: dict[str, Any]) -> IngestPlan:
+        return ingest_plans.arxiv_rss(options["category"])
 
-    def _plan_file(self, options: dict[str, Any]) -> tuple[Callable[[], list[ParsedItem]], dict]:
-        path: Path = options["path"]
-        return (lambda: files.read_file(path)), {"path": str(path)}
+    def _plan_file(self, options: dict[str, Any]) -> IngestPlan:
+        return ingest_plans.local_file(options["path"])

@@ -1,0 +1,124 @@
+"""API authentication with personal tokens (`Authorization: Bearer <token>`, the Hugging
+Face convention) and the API's rate limits: per client address for anonymous calls, per
+token for authenticated ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.models import ApiToken
+from accounts.selectors import api_token_by_plaintext
+from accounts.services import api_token_record_use
+
+MAX_TOKEN_LENGTH = 200
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """A personal API token; a wrong or revoked token is refused with 401."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        words = get_authorization_header(request).split()
+        if not words or words[0].lower() != b"bearer":
+            return None
+        if len(words) != 2:
+            raise AuthenticationFailed("Send the token as `Authorization: Bearer <token>`.")
+        try:
+            plaintext = words[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("Invalid token.") from None
+        token = api_token_by_plaintext(plaintext) if len(plaintext) <= MAX_TOKEN_LENGTH else None
+        if token is None:
+            raise AuthenticationFailed("Invalid or revoked token.")
+        api_token_record_use(token=token, now=timezone.now())
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 with a challenge, not 403, when credentials are missing.
+        return 'Bearer realm="api"'
+
+
+class OptionalBearerTokenAuthentication(BearerTokenAuthentication):
+    """For public reads: a token that is not ours is ignored, not refused.
+
+    huggingface_hub sends the token saved by `hf auth login` (a huggingface.co token) to
+    whatever endpoint it is pointed at; refusing it would break unchanged HF tools.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        try:
+            return super().authenticate(request)
+        except AuthenticationFailed:
+            return None
+
+
+class _SettingsRateThrottle(SimpleRateThrottle):
+    """A rate read from settings on every request, so tests and operators can change it."""
+
+    setting = ""
+
+    def get_rate(self) -> str:
+        return getattr(settings, self.setting)
+
+
+class AnonRateThrottle(_SettingsRateThrottle):
+    """Anonymous calls: API_THROTTLE_ANON per client address."""
+
+    scope = "anon"
+    setting = "API_THROTTLE_ANON"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class MemberRateThrottle(_SettingsRateThrottle):
+    """Authenticated calls: API_THROTTLE_USER per token (per member for a browser session)."""
+
+    scope = "user"
+    setting = "API_THROTTLE_USER"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        if isinstance(request.auth, ApiToken):
+            ident = f"token-{request.auth.pk}"
+        else:
+            ident = f"member-{request.user.pk}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """The token scheme in the OpenAPI document."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token, created on your profile page.",
+        }
+
+
+class OptionalBearerTokenScheme(OpenApiAuthenticationExtension):
+    """The same scheme for public reads (which also list "no authentication"); the
+    definition itself comes from BearerTokenScheme, so it is not registered twice."""
+
+    target_class = OptionalBearerTokenAuthentication
+    name: list[str] = []
+
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[str]]:
+        return {BearerTokenScheme.name: []}
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
+        return []

@@ -1,0 +1,64 @@
+"""Writes to accounts: creating, using and revoking API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.models import ApiToken
+from accounts.selectors import api_token_digest
+
+TOKEN_PREFIX = "dp_"  # noqa: S105 (a label, not a secret)
+MAX_ACTIVE_TOKENS = 20
+# Recording every use would turn each API read into a write; a few minutes is precise enough.
+LAST_USED_PRECISION = timedelta(minutes=5)
+
+
+class ApiTokenError(Exception):
+    """A token that cannot be created; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiToken:
+    token: ApiToken
+    plaintext: str  # shown to the member once, never stored
+
+
+def api_token_create(*, user: Any, name: str) -> NewApiToken:
+    """Create a named token for the member; only its digest is stored."""
+    name = " ".join(name.split())[:100]
+    if not name:
+        raise ApiTokenError("Give the token a name.")
+    if ApiToken.objects.active().filter(user=user).count() >= MAX_ACTIVE_TOKENS:
+        raise ApiTokenError(
+            f"You have {MAX_ACTIVE_TOKENS} tokens already: revoke one you no longer use."
+        )
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        key_hash=api_token_digest(plaintext),
+        prefix=plaintext[: len(TOKEN_PREFIX) + 6],
+    )
+    return NewApiToken(token=token, plaintext=plaintext)
+
+
+def api_token_revoke(*, user: Any, token_id: int) -> bool:
+    """Revoke one of the member's own active tokens; False if there is no such token."""
+    revoked = (
+        ApiToken.objects.active().filter(pk=token_id, user=user).update(revoked_at=timezone.now())
+    )
+    return revoked == 1
+
+
+def api_token_record_use(*, token: ApiToken, now: datetime) -> None:
+    """Note that the token was used, at most once every few minutes."""
+    last = token.last_used_at
+    if last is not None and now - last < LAST_USED_PRECISION:
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now

@@ -1,0 +1,161 @@
+"""Reads for digests: a member's subscription, confirmation links, a period's papers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import Case, IntegerField, Q, Value, When
+
+from digests.models import Subscription
+from digests.periods import DigestPeriod
+from papers.models import Paper
+
+CONFIRM_SALT = "digests.confirm"
+SUMMARY_CHARS = 320
+AUTHORS_SHOWN = 6
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+class ConfirmationLinkInvalid(Exception):
+    """The link was altered, or replaced by a newer one."""
+
+
+class ConfirmationLinkExpired(Exception):
+    """The link is genuine but older than DIGEST_CONFIRM_MAX_AGE_HOURS."""
+
+
+def subscription_for_user(user: Any) -> Subscription | None:
+    """The member's subscription: the one linked to the account, else the one for its email."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    match = Q(user=user)
+    if user.email:
+        match |= Q(email=user.email.strip().lower())
+    return (
+        Subscription.objects.filter(match)
+        .annotate(
+            linked=Case(
+                When(user=user, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("linked", "-created_at")
+        .first()
+    )
+
+
+def subscription_by_token(token: str) -> Subscription | None:
+    """The subscription whose manage/unsubscribe links carry `token`."""
+    return Subscription.objects.filter(token=token).first()
+
+
+def confirmation_token(subscription: Subscription) -> str:
+    """A signed, timestamped token for the confirmation link of the current confirmation."""
+    return signing.dumps([subscription.pk, subscription.confirm_nonce], salt=CONFIRM_SALT)
+
+
+def subscription_for_confirmation(token: str) -> Subscription:
+    """The subscription a confirmation link is for; raises ConfirmationLinkInvalid/Expired."""
+    max_age = settings.DIGEST_CONFIRM_MAX_AGE_HOURS * 3600
+    try:
+        pk, nonce = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise ConfirmationLinkExpired from None
+    except (signing.BadSignature, TypeError, ValueError):
+        raise ConfirmationLinkInvalid from None
+    subscription = Subscription.objects.filter(pk=pk, confirm_nonce=nonce).first()
+    if subscription is None:
+        raise ConfirmationLinkInvalid
+    return subscription
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPaper:
+    """What a digest shows of a paper, and the lower-cased text keywords are matched in."""
+
+    arxiv_id: str
+    title: str
+    authors: tuple[str, ...]
+    more_authors: int
+    summary: str
+    votes: int
+    url: str
+    text: str
+
+
+def first_sentences(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """The first sentences of `text` that fit in `limit` characters (at least one, cut)."""
+    sentences = _SENTENCE_END_RE.split(" ".join(text.split()))
+    kept = ""
+    for sentence in sentences:
+        candidate = f"{kept} {sentence}".strip()
+        if len(candidate) > limit:
+            break
+        kept = candidate
+    if not kept and sentences and sentences[0]:
+        kept = sentences[0][: limit - 1].rstrip() + "\N{HORIZONTAL ELLIPSIS}"
+    return kept
+
+
+def digest_papers(period: DigestPeriod) -> list[DigestPaper]:
+    """The period's visible papers, most votes (local + Hugging Face) first: one query."""
+    rows = (
+        Paper.objects.visible()
+        .listed_between(period.first, period.last)
+        .by_votes()
+        .values_list(
+            "arxiv_id",
+            "title",
+            "authors",
+            "abstract",
+            "ai_summary",
+            "ai_keywords",
+            "upvote_count",
+            "source_upvotes",
+        )
+    )
+    papers = []
+    for arxiv_id, title, authors, abstract, ai_summary, ai_keywords, local, source in rows:
+        names = [a.get("name", "") for a in authors or [] if isinstance(a, dict)]
+        keywords = " ".join(k for k in ai_keywords or [] if isinstance(k, str))
+        papers.append(
+            DigestPaper(
+                arxiv_id=arxiv_id,
+                title=" ".join(title.split()),
+                authors=tuple(names[:AUTHORS_SHOWN]),
+                more_authors=max(0, len(names) - AUTHORS_SHOWN),
+                summary=" ".join(ai_summary.split()) or first_sentences(abstract),
+                votes=local + source,
+                url=f"{settings.SITE_URL}/papers/{arxiv_id}",
+                text=f"{title}\n{abstract}\n{keywords}".lower(),
+            )
+        )
+    return papers
+
+
+def keyword_pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
+    """Matches any keyword at the start of a word (`LLM` finds `LLMs`); None without keywords."""
+    words = sorted({" ".join(k.lower().split()) for k in keywords if k.strip()})
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + ")")
+
+
+def select_papers(
+    papers: Sequence[DigestPaper], keywords: Sequence[str], limit: int
+) -> list[DigestPaper]:
+    """The first `limit` papers (already ranked) whose title, abstract or keywords match."""
+    pattern = keyword_pattern(keywords)
+    if pattern is None:
+        return list(papers[:limit])
+    chosen: list[DigestPaper] = []
+    for paper in papers:
+        if pattern.search(paper.text):
+            chosen.append(paper)
+            if len(chosen) == limit:
+                break
+    return chosen

@@ -1,0 +1,134 @@
+"""Subscribe, confirm, manage and unsubscribe pages."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from digests import ratelimit, selectors, services
+from digests.forms import PreferencesForm, SubscribeForm
+from digests.models import Subscription
+
+
+def _by_token(token: str) -> Subscription:
+    subscription = selectors.subscription_by_token(token)
+    if subscription is None:
+        raise Http404("No subscription has this link.")
+    return subscription
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """GET: the form. POST: ask for digests; the answer never says whether the address was
+    already subscribed."""
+    if request.method == "GET":
+        email = request.user.email if request.user.is_authenticated else ""
+        form = SubscribeForm(initial={"email": email})
+        return render(request, "digests/subscribe.html", {"subscribe_form": form})
+    ip_key = f"digests:subscribe:ip:{ratelimit.client_ip(request)}"
+    if not ratelimit.allow(ip_key, limit=settings.DIGEST_SUBSCRIBE_PER_IP_PER_HOUR, window=3600):
+        return render(request, "digests/rate_limited.html", status=HTTPStatus.TOO_MANY_REQUESTS)
+    form = SubscribeForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "digests/subscribe.html",
+            {"subscribe_form": form},
+            status=HTTPStatus.BAD_REQUEST,
+        )
+    services.subscription_request(
+        email=form.cleaned_data["email"],
+        frequency=form.cleaned_data["frequency"],
+        keywords=form.cleaned_data["keywords"],
+        user=request.user,
+    )
+    return render(request, "digests/subscribe_done.html", {"email": form.cleaned_data["email"]})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page with a Confirm button (a mail scanner opening the link confirms nothing).
+    POST: confirm the subscription."""
+    try:
+        subscription = selectors.subscription_for_confirmation(token)
+    except selectors.ConfirmationLinkExpired:
+        return render(
+            request, "digests/confirm_invalid.html", {"expired": True}, status=HTTPStatus.GONE
+        )
+    except selectors.ConfirmationLinkInvalid:
+        return render(
+            request,
+            "digests/confirm_invalid.html",
+            {"expired": False},
+            status=HTTPStatus.NOT_FOUND,
+        )
+    if request.method == "POST":
+        services.subscription_confirm(subscription=subscription)
+        return render(request, "digests/confirmed.html", {"subscription": subscription})
+    return render(request, "digests/confirm.html", {"subscription": subscription, "token": token})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    """The subscriber's options, reached with the secret link from any mail or the profile."""
+    subscription = _by_token(token)
+    saved = False
+    if request.method == "POST" and request.POST.get("action") == "resubscribe":
+        services.subscription_resubscribe(subscription=subscription)
+        form = PreferencesForm(
+            initial={"frequency": subscription.frequency, "keywords": subscription.keywords}
+        )
+        saved = True
+    elif request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            services.subscription_update(
+                subscription=subscription,
+                frequency=form.cleaned_data["frequency"],
+                keywords=form.cleaned_data["keywords"],
+            )
+            saved = True
+    else:
+        form = PreferencesForm(
+            initial={"frequency": subscription.frequency, "keywords": subscription.keywords}
+        )
+    status = HTTPStatus.BAD_REQUEST if form.is_bound and not form.is_valid() else HTTPStatus.OK
+    return render(
+        request,
+        "digests/manage.html",
+        {"subscription": subscription, "form": form, "saved": saved},
+        status=status,
+    )
+
+
+@csrf_exempt  # RFC 8058: mail providers POST without cookies; the secret token authorises
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page with an Unsubscribe button, which unsubscribes nothing by itself.
+    POST (one-click, RFC 8058, or the button): unsubscribe at once, no redirect."""
+    subscription = _by_token(token)
+    if request.method == "POST":
+        services.subscription_unsubscribe(subscription=subscription)
+        return render(request, "digests/unsubscribed.html", {"subscription": subscription})
+    return render(request, "digests/unsubscribe.html", {"subscription": subscription})
+
+
+@login_required
+@require_safe
+def mine(request: HttpRequest) -> HttpResponse:
+    """A member's way in from the profile: their manage page, or the subscribe form."""
+    subscription = selectors.subscription_for_user(request.user)
+    if subscription is None:
+        return redirect(reverse("digests:subscribe"))
+    return redirect(subscription.get_absolute_url())

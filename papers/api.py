@@ -1,0 +1,521 @@
+"""The REST API for papers.
+
+Hugging Face-compatible reads (`/api/daily_papers`, `/api/papers/<id>`,
+`/api/papers/search`) answer in huggingface.co's shapes, so its tools and the unmodified
+`huggingface_hub` client work against this server. Our own endpoints (`/api/papers`,
+upvotes, submissions) use plain snake_case shapes. Every error is `{"error": "..."}`.
+
+Dates. Every time is written `YYYY-MM-DDTHH:MM:SS.sssZ` in true UTC:
+
+- `paper.publishedAt`: the first arXiv version (the listing day's midnight if unknown);
+- `paper.submittedOnDailyAt`: midnight UTC of the day the paper is listed on;
+- the item-level `publishedAt` of daily papers and search results: the same instant as
+  `paper.publishedAt`. Hugging Face derives it from the same value but writes the US
+  Eastern wall-clock time with a `Z` (2026-05-30T00:00Z becomes 2026-05-29T20:00Z), which
+  moves midnight dates to the previous day. We do not copy that: clients get the real
+  instant, and its date is the publication date. (huggingface_hub's PaperInfo reads this
+  key as `submitted_at`; the listing day is in `paper.submittedOnDailyAt`.)
+
+Caching. Reads send an ETag made from the feed version (bumped by every upvote,
+submission and ingestion), the request and a five-minute window, answer a matching
+`If-None-Match` with 304, and keep the rendered body in the cache under that ETag. The
+window bounds how long a change that does not bump the version (a moderator hiding a
+paper in the admin) or the passing of time (the trending ranking) can go unseen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import F, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.authentication import BearerTokenAuthentication, OptionalBearerTokenAuthentication
+from papers.models import Paper, PaperQuerySet
+from papers.periods import Period
+from papers.selectors import (
+    arxiv_id_in_query,
+    feed_version,
+    paper_by_id,
+    papers_in_period,
+    search_papers,
+    search_terms,
+    trending_papers,
+    upvoted_ids,
+)
+from papers.serializers import (
+    DailyPapersQuerySerializer,
+    ErrorSerializer,
+    HfDailyPaperSerializer,
+    HfPaperInfoSerializer,
+    HfSearchResultSerializer,
+    PaperListQuerySerializer,
+    PaperSearchQuerySerializer,
+    PaperSerializer,
+    SubmitInputSerializer,
+    VoteStateSerializer,
+    highlight_pattern,
+)
+from papers.services import (
+    SubmissionError,
+    paper_submit,
+    paper_unvote,
+    paper_upvote,
+    submissions_left_today,
+)
+from papers.sources import arxiv
+from papers.sources.records import split_arxiv_id
+
+READ_CACHE_SECONDS = 300
+# Part of every ETag and cache key: change it when a response shape changes.
+REPRESENTATION = "2026-11-api-1"
+PAPER_ID_PATTERN = r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})(v\d+)?$"
+
+HF_TAG = "Hugging Face-compatible"
+PAPERS_TAG = "Papers"
+
+PUBLIC_READ_AUTH = [OptionalBearerTokenAuthentication, SessionAuthentication]
+MEMBER_AUTH = [BearerTokenAuthentication, SessionAuthentication]
+
+_paper_id_parameter = OpenApiParameter(
+    "paper_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=PAPER_ID_PATTERN,
+    description="arXiv id, new (2401.12345) or old style (hep-th/9901001), version optional",
+)
+_errors = {
+    HTTPStatus.BAD_REQUEST: ErrorSerializer,
+    HTTPStatus.TOO_MANY_REQUESTS: ErrorSerializer,
+}
+_member_errors = {
+    **_errors,
+    HTTPStatus.UNAUTHORIZED: ErrorSerializer,
+    HTTPStatus.FORBIDDEN: ErrorSerializer,
+}
+_not_modified = OpenApiResponse(description="Not modified (If-None-Match matched the ETag)")
+
+
+# --- plumbing ---------------------------------------------------------------------------
+
+
+def _error_text(detail: Any) -> str:
+    if isinstance(detail, dict):
+        parts = []
+        for field, value in detail.items():
+            text = _error_text(value)
+            parts.append(text if field in ("detail", "non_field_errors") else f"{field}: {text}")
+        return " ".join(parts)
+    if isinstance(detail, list):
+        return " ".join(_error_text(item) for item in detail)
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handling (status, Retry-After, WWW-Authenticate) with Hugging Face's body:
+    `{"error": "..."}`."""
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = {"error": _error_text(response.data)}
+    return response
+
+
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under /api/: a JSON 404, as API clients expect."""
+    return JsonResponse({"error": "Not found"}, status=HTTPStatus.NOT_FOUND)
+
+
+def _etag_matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    etags = {tag.removeprefix("W/") for tag in parse_etags(header)}
+    return "*" in etags or etag in etags
+
+
+def cached_read(
+    request: Request, *, scope: str, build: Callable[[], Any], per_member: bool = False
+) -> HttpResponse:
+    """A read answered from its ETag (304) or the cache when nothing changed, else built.
+
+    `per_member`: the body depends on who asks (e.g. `upvoted`), so the ETag and the cache
+    key include the member, and shared caches are told to keep it private.
+    """
+    member = request.user.pk if per_member and request.user.is_authenticated else None
+    window = int(time.time() // READ_CACHE_SECONDS)
+    source = "\n".join(
+        [
+            REPRESENTATION,
+            scope,
+            request.get_host(),
+            request.get_full_path(),
+            str(feed_version()),
+            str(member),
+            str(window),
+        ]
+    )
+    etag = f'"{hashlib.blake2b(source.encode(), digest_size=16).hexdigest()}"'
+    response: HttpResponse
+    if _etag_matches(request, etag):
+        response = HttpResponseNotModified()
+    else:
+        key = f"api:read:{etag}"
+        body = cache.get(key)
+        if body is None:
+            body = JSONRenderer().render(build())
+            cache.set(key, body, READ_CACHE_SECONDS)
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache" if member is not None else "no-cache"
+    if per_member:
+        patch_vary_headers(response, ("Authorization", "Cookie"))
+    return response
+
+
+def _error(status: HTTPStatus, message: str, **headers: str) -> Response:
+    return Response({"error": message}, status=status, headers=headers or None)
+
+
+def _paper_or_404(paper_id: str) -> Paper:
+    arxiv_id, _version = split_arxiv_id(paper_id)
+    paper = paper_by_id(arxiv_id)
+    if paper is None:
+        raise exceptions.NotFound("Paper not found")
+    return paper
+
+
+def _listing() -> PaperQuerySet:
+    return Paper.objects.visible().select_related("submitted_by")
+
+
+# --- reads (kept next to their one caller; candidates for papers/selectors.py) ------------
+
+
+def daily_papers(
+    *,
+    period: Period | None,
+    sort: str,
+    submitter: str | None,
+    page: int,
+    limit: int,
+    now: datetime,
+) -> list[Paper]:
+    """One page of daily papers, as Hugging Face's `/api/daily_papers` pages them.
+
+    publishedAt: in a period, newest first; without one, the latest listed days first.
+    trending: in a period, most votes first; without one, the site's trending ranking.
+    """
+    papers: PaperQuerySet
+    if sort == "trending":
+        papers = papers_in_period(period) if period else trending_papers(now=now)
+    elif period is not None:
+        papers = papers_in_period(period, order="newest")
+    else:
+        papers = _listing().order_by("-listed_on", "-published_at", "-id")
+    if submitter:
+        papers = papers.filter(
+            Q(submitted_by__username=submitter)
+            | Q(submitted_by=None, source_submitter__user=submitter)
+        )
+    start = page * limit
+    return list(papers[start : start + limit])
+
+
+def papers_matching(query: str, *, limit: int) -> list[Paper]:
+    """Search results, with the paper itself first when the query is its arXiv id or URL;
+    the latest papers for an empty query."""
+    if not query.strip():
+        return list(_listing().order_by("-listed_on", "-published_at", "-id")[:limit])
+    found = list(search_papers(query)[:limit])
+    arxiv_id = arxiv_id_in_query(query)
+    if arxiv_id and all(p.arxiv_id != arxiv_id for p in found):
+        paper = paper_by_id(arxiv_id)
+        if paper is not None:
+            found = [paper, *found][:limit]
+    return found
+
+
+def papers_filtered(
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    q: str = "",
+    has_github: bool | None = None,
+    min_upvotes: int | None = None,
+) -> PaperQuerySet:
+    """Visible papers by listing dates, text, code and votes (ordered by the caller)."""
+    papers = search_papers(q) if q.strip() else _listing()
+    if since is not None:
+        papers = papers.filter(listed_on__gte=since)
+    if until is not None:
+        papers = papers.filter(listed_on__lte=until)
+    if has_github is True:
+        papers = papers.exclude(github_repo="")
+    elif has_github is False:
+        papers = papers.filter(github_repo="")
+    if min_upvotes is not None:
+        papers = papers.alias(total_votes=F("upvote_count") + F("source_upvotes")).filter(
+            total_votes__gte=min_upvotes
+        )
+    return papers
+
+
+# --- Hugging Face-compatible reads --------------------------------------------------------
+
+
+class DailyPapersApi(APIView):
+    authentication_classes = PUBLIC_READ_AUTH
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="daily_papers",
+        summary="Daily papers (Hugging Face-compatible)",
+        description=(
+            "A bare JSON array of daily papers items, as huggingface.co answers. "
+            "Give at most one of date, week and month; without any, the latest listed papers."
+        ),
+        tags=[HF_TAG],
+        parameters=[DailyPapersQuerySerializer],
+        responses={
+            HTTPStatus.OK: HfDailyPaperSerializer(many=True),
+            HTTPStatus.NOT_MODIFIED: _not_modified,
+            **_errors,
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = DailyPapersQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+
+        def build() -> Any:
+            papers = daily_papers(
+                period=params["period"],
+                sort=params["sort"],
+                submitter=params.get("submitter"),
+                page=params["p"],
+                limit=params["limit"],
+                now=timezone.now(),
+            )
+            return HfDailyPaperSerializer(papers, many=True).data
+
+        return cached_read(request, scope="daily", build=build)
+
+
+class PaperInfoApi(APIView):
+    authentication_classes = PUBLIC_READ_AUTH
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="paper_info",
+        summary="One paper (Hugging Face-compatible)",
+        tags=[HF_TAG],
+        parameters=[_paper_id_parameter],
+        responses={
+            HTTPStatus.OK: HfPaperInfoSerializer,
+            HTTPStatus.NOT_MODIFIED: _not_modified,
+            HTTPStatus.NOT_FOUND: ErrorSerializer,
+            HTTPStatus.TOO_MANY_REQUESTS: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request, paper_id: str) -> HttpResponse:
+        return cached_read(
+            request,
+            scope="paper",
+            build=lambda: HfPaperInfoSerializer(_paper_or_404(paper_id)).data,
+        )
+
+
+class PaperSearchApi(APIView):
+    authentication_classes = PUBLIC_READ_AUTH
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="papers_search",
+        summary="Search papers (Hugging Face-compatible)",
+        description=(
+            "A bare JSON array, most relevant first, with the query's words marked in "
+            "`highlightedTitle` and `highlightedSummary`."
+        ),
+        tags=[HF_TAG],
+        parameters=[PaperSearchQuerySerializer],
+        responses={
+            HTTPStatus.OK: HfSearchResultSerializer(many=True),
+            HTTPStatus.NOT_MODIFIED: _not_modified,
+            **_errors,
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = PaperSearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        text = query.validated_data.get("q", "")
+
+        def build() -> Any:
+            papers = papers_matching(text, limit=query.validated_data["limit"])
+            context = {
+                "highlight": highlight_pattern(search_terms(text)),
+                "upvoted_ids": upvoted_ids(request.user, [p.pk for p in papers]),
+            }
+            return HfSearchResultSerializer(papers, many=True, context=context).data
+
+        return cached_read(request, scope="search", build=build, per_member=True)
+
+
+# --- our own API ----------------------------------------------------------------------
+
+
+class PaperCursorPagination(CursorPagination):
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 100
+    ordering = ("-listed_on", "-id")
+
+
+class PaperListApi(ListAPIView):
+    authentication_classes = PUBLIC_READ_AUTH
+    permission_classes = [AllowAny]
+    serializer_class = PaperSerializer
+    pagination_class = PaperCursorPagination
+
+    def get_queryset(self) -> PaperQuerySet:
+        return papers_filtered(**self.filters)
+
+    @extend_schema(
+        operation_id="papers_list",
+        summary="Papers, newest listed first",
+        description="Filtered and paged with an opaque cursor (follow `next`).",
+        tags=[PAPERS_TAG],
+        parameters=[PaperListQuerySerializer],
+        responses={
+            HTTPStatus.OK: PaperSerializer(many=True),
+            HTTPStatus.NOT_MODIFIED: _not_modified,
+            HTTPStatus.NOT_FOUND: OpenApiResponse(ErrorSerializer, description="Bad cursor"),
+            **_errors,
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        query = PaperListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        self.filters = query.validated_data
+
+        def build() -> Any:
+            page = self.paginate_queryset(self.get_queryset()) or []
+            context = {
+                "request": request,
+                "upvoted_ids": upvoted_ids(request.user, [p.pk for p in page]),
+            }
+            data = PaperSerializer(page, many=True, context=context).data
+            return self.get_paginated_response(data).data
+
+        return cached_read(request, scope="list", build=build, per_member=True)
+
+
+class PaperUpvoteApi(APIView):
+    authentication_classes = MEMBER_AUTH
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="paper_upvote",
+        summary="Upvote a paper",
+        description="Idempotent: a second upvote keeps the one vote.",
+        tags=[PAPERS_TAG],
+        parameters=[_paper_id_parameter],
+        request=None,
+        responses={
+            HTTPStatus.OK: VoteStateSerializer,
+            HTTPStatus.NOT_FOUND: ErrorSerializer,
+            **_member_errors,
+        },
+    )
+    def post(self, request: Request, paper_id: str) -> Response:
+        state = paper_upvote(paper=_paper_or_404(paper_id), user=request.user)
+        return Response(VoteStateSerializer(state).data)
+
+    @extend_schema(
+        operation_id="paper_unvote",
+        summary="Take back an upvote",
+        description="Idempotent: taking back a vote that is not there changes nothing.",
+        tags=[PAPERS_TAG],
+        parameters=[_paper_id_parameter],
+        request=None,
+        responses={
+            HTTPStatus.OK: VoteStateSerializer,
+            HTTPStatus.NOT_FOUND: ErrorSerializer,
+            **_member_errors,
+        },
+    )
+    def delete(self, request: Request, paper_id: str) -> Response:
+        state = paper_unvote(paper=_paper_or_404(paper_id), user=request.user)
+        return Response(VoteStateSerializer(state).data)
+
+
+def _seconds_to_tomorrow(now: datetime) -> int:
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    return max(1, int((midnight - now).total_seconds()))
+
+
+class PaperSubmitApi(APIView):
+    authentication_classes = MEMBER_AUTH
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="paper_submit",
+        summary="Submit a paper by arXiv id",
+        description=(
+            "As the website's submit form: the paper is read from arXiv and listed today "
+            "with you as its submitter. 201 when added, 200 with the paper when it was "
+            "already here, 429 when you reached today's submission limit."
+        ),
+        tags=[PAPERS_TAG],
+        request=SubmitInputSerializer,
+        responses={
+            HTTPStatus.CREATED: PaperSerializer,
+            HTTPStatus.OK: PaperSerializer,
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE: ErrorSerializer,
+            **_member_errors,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        given = SubmitInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        user = request.user
+        try:
+            result = paper_submit(
+                user=user, arxiv_id=given.validated_data["paper_id"], fetch=arxiv.fetch_by_ids
+            )
+        except SubmissionError as exc:
+            now = timezone.now()
+            # paper_submit accepts an existing paper before it checks the limit, so a
+            # failure with no submissions left is the limit (checked after, not before,
+            # so an existing paper is still answered with 200).
+            if submissions_left_today(user=user, today=now.date()) <= 0:
+                retry = str(_seconds_to_tomorrow(now))
+                return _error(HTTPStatus.TOO_MANY_REQUESTS, str(exc), **{"Retry-After": retry})
+            return _error(HTTPStatus.BAD_REQUEST, str(exc))
+        paper = result.paper
+        if paper.hidden:
+            return _error(HTTPStatus.BAD_REQUEST, "This paper was removed by the moderators.")
+        context = {"request": request, "upvoted_ids": upvoted_ids(user, [paper.pk])}
+        return Response(
+            PaperSerializer(paper, context=context).data,
+            status=HTTPStatus.CREATED if result.created else HTTPStatus.OK,
+        )
