@@ -9,7 +9,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -38,6 +38,13 @@ def _broker() -> None:
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+
+
+@never_cache
+@require_GET
+def live(request: HttpRequest) -> HttpResponse:
+    """Liveness only: the process answers (no database, cache or broker involved)."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 @never_cache

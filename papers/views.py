@@ -69,6 +69,7 @@ def _render_feed(request: HttpRequest, period: Period, *, is_latest: bool = Fals
         "tabs": _tabs(period),
         "is_latest": is_latest,
         "url_name": f"papers:{'day' if period.kind == 'date' else period.kind}",
+        "feed_version": selectors.feed_version(),
     }
     return render(request, "papers/feed.html", context)
 

@@ -26,3 +26,10 @@ def test_healthz_fails_when_the_broker_is_unreachable(client, settings):
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["checks"]["broker"]["ok"] is False
+
+
+def test_live_answers_without_touching_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz/live")
+    assert response.status_code == HTTPStatus.OK
+    assert response.content == b"ok"
