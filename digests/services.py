@@ -412,12 +412,13 @@ def _send_pending(period: DigestPeriod, papers: list[DigestPaper], report: SendR
     """Send the due pending deliveries of a period, one SMTP connection per batch.
 
     Batches go out on DIGEST_SEND_CONCURRENCY threads (each with its own database and SMTP
-    connection): sending is mostly waiting for the two servers. Inside a transaction (the
-    rows would be invisible to the other threads) they go out one after the other.
+    connection): sending is mostly waiting for the two servers. On SQLite (one writer at a
+    time) and inside a transaction (the rows would be invisible to the other threads) they
+    go out one after the other.
     """
     renderer = mail.DigestRenderer(period, papers, top_n=settings.DIGEST_TOP_N)
     threads = settings.DIGEST_SEND_CONCURRENCY
-    if threads <= 1 or db_connection.in_atomic_block:
+    if threads <= 1 or db_connection.in_atomic_block or db_connection.vendor == "sqlite":
         for batch in _batches(period):
             _send_batch(batch, renderer, report)
         return

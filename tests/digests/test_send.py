@@ -439,3 +439,16 @@ def test_each_subscriber_sees_their_own_topics_even_when_the_papers_are_the_same
     assert "about robotics, by upvotes" in text_part(first)
     assert "about <b>grasp</b>, manipulation, by upvotes" in text_part(second)
     assert "about &lt;b&gt;grasp&lt;/b&gt;, manipulation</h1>" in html_part(second)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_sent_side_by_side_still_send_one_mail_each(smtp, monday, papers, settings):
+    """On PostgreSQL the batches go out on DIGEST_SEND_CONCURRENCY threads at once."""
+    settings.DIGEST_SEND_CONCURRENCY = 3
+    readers = subscribers(20)
+
+    report = digests_send_due(frequency="daily")
+
+    assert (report.planned, report.sent) == (20, 20)
+    assert smtp.count_by_recipient() == {r.email: 1 for r in readers}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
