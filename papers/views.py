@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from http import HTTPStatus
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +28,33 @@ from papers.periods import Period, parse_period, period_of
 from papers.sources import arxiv
 
 KINDS = {"date": "Daily", "week": "Weekly", "month": "Monthly"}
+
+
+def cache_for_visitors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve anonymous visitors a page rendered once per feed version.
+
+    Visitors' pages carry nothing personal (no CSRF token: their upvote buttons are links to
+    the login page), so one rendering serves them all until an upvote, a submission, an
+    ingestion or a moderation changes the feed version. Members and pages showing a flash
+    message are rendered each time.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.user.is_authenticated or len(get_messages(request)):
+            return view(request, *args, **kwargs)
+        today = timezone.now().date()
+        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"papers:page:{selectors.feed_version()}:{today}:{path}"
+        cached = cache.get(key)
+        if cached is not None:
+            return HttpResponse(cached)
+        response = view(request, *args, **kwargs)
+        if response.status_code == HTTPStatus.OK and not response.cookies:
+            cache.set(key, response.content, timeout=selectors.FEED_CACHE_SECONDS)
+        return response
+
+    return wrapper
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -69,12 +102,12 @@ def _render_feed(request: HttpRequest, period: Period, *, is_latest: bool = Fals
         "tabs": _tabs(period),
         "is_latest": is_latest,
         "url_name": f"papers:{'day' if period.kind == 'date' else period.kind}",
-        "feed_version": selectors.feed_version(),
     }
     return render(request, "papers/feed.html", context)
 
 
 @require_GET
+@cache_for_visitors
 def latest(request: HttpRequest) -> HttpResponse:
     """The latest day that has papers (today's date when there are none yet)."""
     if request.GET.get("q"):
@@ -85,6 +118,7 @@ def latest(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cache_for_visitors
 def feed(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
     """A day, an ISO week or a month of papers."""
     if request.GET.get("q"):
@@ -97,6 +131,7 @@ def feed(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
 
 
 @require_GET
+@cache_for_visitors
 def trending(request: HttpRequest) -> HttpResponse:
     """Recent papers ranked by a time-decayed score."""
     papers = list(selectors.trending_papers(now=timezone.now())[:50])
@@ -104,6 +139,7 @@ def trending(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cache_for_visitors
 def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """One paper; a versioned id redirects to the canonical page."""
     canonical, version = arxiv.split_arxiv_id(arxiv_id)

@@ -493,3 +493,48 @@ def test_every_page_links_the_stylesheet_and_htmx_from_our_own_static_files(clie
     assert re.search(r'<script src="/static/django_htmx/htmx-2\.min\.js[^"]*"', page)
     assert "https://" not in re.sub(r'href="https://[^"]+"', "", page).split("<body")[0]
     assert reverse("papers:search") in page
+
+
+def test_visitors_pages_carry_no_csrf_token_or_cookie_and_are_served_from_cache(
+    client, demo, django_assert_max_num_queries
+):
+    first = client.get("/papers/date/2026-06-12")
+    assert "csrfmiddlewaretoken" not in first.content.decode()
+    assert "csrftoken" not in first.cookies
+
+    with django_assert_max_num_queries(0):
+        again = client.get("/papers/date/2026-06-12")
+    assert again.content == first.content
+
+
+def test_visitors_can_subscribe_from_a_cached_page_without_a_csrf_token(demo):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/").content.decode()
+    assert 'action="/digests/subscribe"' in page or "/digests/" in page
+
+    response = client.post(
+        reverse("digests:subscribe"), {"email": "reader@example.org", "frequency": "daily"}
+    )
+
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_members_subscribing_still_need_the_csrf_token(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+
+    response = client.post(
+        reverse("digests:subscribe"), {"email": "alice@example.org", "frequency": "daily"}
+    )
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_members_pages_are_not_served_from_the_visitors_cache(client, alice, demo):
+    client.get("/")  # cached for visitors
+    client.force_login(alice)
+
+    page = client.get("/").content.decode()
+
+    assert "Log out" in page
+    assert 'name="csrfmiddlewaretoken"' in page
