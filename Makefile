@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo lint format check lock stack clean
+.PHONY: run test install migrate demo lint format check lock stack clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,3 +59,13 @@ stack: install
 	  (sh -c "exec $$command" 2>&1 | (trap '' INT TERM; exec sed -u "s/^/$$name | /")) & \
 	done < Procfile; \
 	wait
+
+# Benchmarks (not part of `make test`): needs PostgreSQL, Redis and wrk; see docs/BENCHMARKS.md.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/3
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.ingest_file --records 10000
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.pages --papers 10000
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench.http
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.digests --subscribers 10000

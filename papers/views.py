@@ -167,6 +167,7 @@ def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
 
 @require_GET
+@cache_for_visitors
 def search(request: HttpRequest) -> HttpResponse:
     """Full-text search; an arXiv id or URL goes straight to the paper."""
     query = request.GET.get("q", "").strip()[:200]
