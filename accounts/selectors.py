@@ -15,12 +15,12 @@ def api_token_digest(plaintext: str) -> str:
 
 def api_token_by_plaintext(plaintext: str) -> ApiToken | None:
     """The active token with this plaintext, with its (active) member; one query."""
-    return (
+    found = (
         ApiToken.objects.active()
         .select_related("user")
         .filter(key_hash=api_token_digest(plaintext), user__is_active=True)
-        .first()
     )
+    return next(iter(found[:1]), None)  # unique key: no ORDER BY (see papers.selectors)
 
 
 def api_tokens_for(user: Any) -> list[ApiToken]:

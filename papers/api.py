@@ -205,7 +205,7 @@ def _paper_or_404(paper_id: str) -> Paper:
 
 
 def _listing() -> PaperQuerySet:
-    return Paper.objects.visible().select_related("submitted_by")
+    return Paper.objects.visible().select_related("submitted_by").defer("search_vector")
 
 
 # --- reads (kept next to their one caller; candidates for papers/selectors.py) ------------

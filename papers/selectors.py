@@ -47,7 +47,8 @@ def bump_feed_version() -> None:
 
 
 def _listing(papers: PaperQuerySet) -> PaperQuerySet:
-    return papers.visible().select_related("submitted_by")
+    # The search vector is only ever read by the database: never ship it to Python.
+    return papers.visible().select_related("submitted_by").defer("search_vector")
 
 
 def papers_in_period(period: Period, *, order: str = "votes") -> PaperQuerySet:
@@ -291,4 +292,6 @@ def user_upvoted_papers(user) -> PaperQuerySet:
 
 def paper_by_id(arxiv_id: str) -> Paper | None:
     """A visible paper by arXiv id, with its submitter."""
-    return _listing(Paper.objects.filter(arxiv_id=arxiv_id)).first()
+    # Not .first(): its ORDER BY id can make PostgreSQL walk the primary key instead of
+    # using the unique arxiv_id index.
+    return next(iter(_listing(Paper.objects.filter(arxiv_id=arxiv_id))[:1]), None)
