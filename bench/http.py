@@ -102,6 +102,35 @@ def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
     return {"rps": rps, "p50": percentile("50"), "p99": percentile("99")}
 
 
+def start_gunicorn(env: dict[str, str], *, workers: int, port: int) -> subprocess.Popen[bytes]:
+    """Start gunicorn with `env` and return once it answers the baseline over plain HTTP."""
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "config.wsgi",
+            f"--workers={workers}",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    # Production settings redirect plain HTTP: say the request came through a TLS proxy.
+    probe = urllib.request.Request(
+        f"http://127.0.0.1:{port}{BASELINE}", headers={"X-Forwarded-Proto": "https"}
+    )
+    for _ in range(150):
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
+        try:
+            urllib.request.urlopen(probe, timeout=1)  # noqa: S310
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer in 30 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -127,28 +156,9 @@ def main() -> None:
     )
     targets = database_targets() if args.all else DEMO_TARGETS
     print(f"starting gunicorn with {args.workers} workers ...", flush=True)
-    server = subprocess.Popen(
-        [
-            str(Path(python).with_name("gunicorn")),
-            "config.wsgi",
-            f"--workers={args.workers}",
-            f"--bind=127.0.0.1:{args.port}",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(env, workers=args.workers, port=args.port)
     base = f"http://127.0.0.1:{args.port}"
     try:
-        for _ in range(100):
-            try:
-                probe = urllib.request.Request(  # noqa: S310 - our own local server
-                    f"{base}{BASELINE}", headers={"X-Forwarded-Proto": "https"}
-                )
-                urllib.request.urlopen(probe, timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.2)
         for path in (BASELINE, *targets.values()):  # warm caches and workers
             wrk(f"{base}{path}", duration=2, connections=args.connections)
         print(f"{'endpoint':<18} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}")

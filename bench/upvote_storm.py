@@ -22,18 +22,14 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import httpx
 
-from bench.http import BASELINE, ROOT, server_env
+from bench.http import server_env, start_gunicorn
 
 USERNAME_PREFIX = "storm-"
 PAPER_ID_PREFIX = "9902."
@@ -289,20 +285,6 @@ def storm_threads(
     return stats, seconds
 
 
-def wait_until_up(base: str, server: subprocess.Popen[Any]) -> None:
-    for _ in range(150):
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            # Without the header the redirect to https would be followed into a TLS
-            # handshake the plain-HTTP server cannot answer.
-            httpx.get(f"{base}{BASELINE}", headers=FORWARDED_HTTPS, timeout=1).raise_for_status()
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer in 30 s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200, help="members voting at once")
@@ -330,22 +312,10 @@ def main() -> None:
     if drift_report(paper_ids):
         raise SystemExit("the hot papers drift before the storm: fix that first")
 
-    python = sys.executable
     print(f"starting gunicorn with {args.workers} workers ...", flush=True)
-    server = subprocess.Popen(
-        [
-            str(Path(python).with_name("gunicorn")),
-            "config.wsgi",
-            f"--workers={args.workers}",
-            f"--bind=127.0.0.1:{args.port}",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(env, workers=args.workers, port=args.port)
     base = f"http://127.0.0.1:{args.port}"
     try:
-        wait_until_up(base, server)
         if args.warmup > 0:  # each worker's first requests are slow: not measured
             print(f"warming up for {args.warmup:g} s ...", flush=True)
             asyncio.run(storm(base, tokens, paper_ids, args.warmup, args.seed, quiet=True))
