@@ -56,6 +56,7 @@ from papers.periods import Period
 from papers.selectors import (
     arxiv_id_in_query,
     feed_version,
+    listing,
     paper_by_id,
     papers_in_period,
     search_papers,
@@ -205,7 +206,7 @@ def _paper_or_404(paper_id: str) -> Paper:
 
 
 def _listing() -> PaperQuerySet:
-    return Paper.objects.visible().select_related("submitted_by").defer("search_vector")
+    return listing(Paper.objects.all())
 
 
 # --- reads (kept next to their one caller; candidates for papers/selectors.py) ------------

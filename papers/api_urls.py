@@ -7,13 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import HfWhoAmIApi, WhoAmIApi
 from papers import api
+from papers.sources.records import OLD_ID
 
 
 class ApiPaperIdConverter:
     """An old-style id (with its slash), or any single path segment: an id that does not
     exist gets the API's JSON 404 rather than the site's HTML one."""
 
-    regex = r"(?:[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?|[^/]+)"
+    regex = rf"(?:{OLD_ID}(?:v\d+)?|[^/]+)"
 
     def to_python(self, value: str) -> str:
         return value

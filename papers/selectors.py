@@ -46,14 +46,15 @@ def bump_feed_version() -> None:
         cache.set(_FEED_VERSION_KEY, 2, timeout=None)
 
 
-def _listing(papers: PaperQuerySet) -> PaperQuerySet:
+def listing(papers: PaperQuerySet) -> PaperQuerySet:
+    """Visible papers with what every list shows (the submitter), without the search vector."""
     # The search vector is only ever read by the database: never ship it to Python.
     return papers.visible().select_related("submitted_by").defer("search_vector")
 
 
 def papers_in_period(period: Period, *, order: str = "votes") -> PaperQuerySet:
     """The visible papers listed in a period, most votes (local + source) first, or newest."""
-    papers = _listing(Paper.objects.listed_between(period.first, period.last))
+    papers = listing(Paper.objects.listed_between(period.first, period.last))
     if order == "newest":
         return papers.order_by("-published_at", "-listed_on", "-id")
     return papers.by_votes()
@@ -149,7 +150,7 @@ def trending_papers(*, now: datetime, days: int = TRENDING_DAYS) -> PaperQuerySe
     votes = Cast(F("upvote_count") + F("source_upvotes"), FloatField())
     score = votes / Power(age + Value(2.0), Value(TRENDING_GRAVITY))
     return (
-        _listing(Paper.objects.listed_between(first, today))
+        listing(Paper.objects.listed_between(first, today))
         .annotate(score=score)
         .order_by("-score", "-listed_on", "-id")
     )
@@ -170,7 +171,7 @@ def search_papers(query: str) -> PaperQuerySet:
     PostgreSQL: full-text search on the weighted vector (title > authors, keywords >
     abstract). Elsewhere: a substring match, title matches before abstract matches.
     """
-    papers = _listing(Paper.objects.all())
+    papers = listing(Paper.objects.all())
     query = query.strip()
     if not query:
         return papers.none()
@@ -202,7 +203,7 @@ def search_terms(query: str) -> list[str]:
 
 def _in_order(ids: list[int]) -> list[Paper]:
     """Visible papers by primary key, in the order given (one query)."""
-    found = {p.pk: p for p in _listing(Paper.objects.filter(pk__in=ids))}
+    found = {p.pk: p for p in listing(Paper.objects.filter(pk__in=ids))}
     return [found[pk] for pk in ids if pk in found]
 
 
@@ -284,7 +285,7 @@ def upvoted_ids(user, paper_ids: Iterable[int]) -> set[int]:
 def user_upvoted_papers(user) -> PaperQuerySet:
     """The papers a member upvoted, most recent vote first."""
     return (
-        _listing(Paper.objects.filter(upvotes__user=user))
+        listing(Paper.objects.filter(upvotes__user=user))
         .annotate(voted_at=F("upvotes__created_at"))
         .order_by("-voted_at")
     )
@@ -294,4 +295,4 @@ def paper_by_id(arxiv_id: str) -> Paper | None:
     """A visible paper by arXiv id, with its submitter."""
     # Not .first(): its ORDER BY id can make PostgreSQL walk the primary key instead of
     # using the unique arxiv_id index.
-    return next(iter(_listing(Paper.objects.filter(arxiv_id=arxiv_id))[:1]), None)
+    return next(iter(listing(Paper.objects.filter(arxiv_id=arxiv_id))[:1]), None)

@@ -3,12 +3,13 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from papers import feeds, views
+from papers.sources.records import NEW_ID, OLD_ID
 
 
 class ArxivIdConverter:
     """New-style (2401.12345) and old-style (hep-th/9901001) ids, with an optional version."""
 
-    regex = r"(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
+    regex = rf"(?:{NEW_ID}|{OLD_ID})(?:v\d+)?"
 
     def to_python(self, value: str) -> str:
         return value

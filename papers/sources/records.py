@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 # New-style ids (0704.0001 onwards) and old-style archive ids (hep-th/9901001, solv-int/...).
-NEW_ID_RE = re.compile(r"^\d{4}\.\d{4,5}$")
-OLD_ID_RE = re.compile(r"^[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7}$")
+NEW_ID = r"\d{4}\.\d{4,5}"
+OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"
+NEW_ID_RE = re.compile(NEW_ID)
+OLD_ID_RE = re.compile(OLD_ID)
 _VERSIONED_RE = re.compile(r"^(?P<id>.+?)(?:v(?P<version>\d+))?$")
 _URL_PREFIX_RE = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org|huggingface\.co)/(?:abs|pdf|html|papers)/",
