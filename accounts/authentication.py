@@ -17,6 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.models import ApiToken
 from accounts.selectors import api_token_by_plaintext
 from accounts.services import api_token_record_use
+from config.cache import count_hit
 
 MAX_TOKEN_LENGTH = 200
 
@@ -60,12 +61,29 @@ class OptionalBearerTokenAuthentication(BearerTokenAuthentication):
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
-    """A rate read from settings on every request, so tests and operators can change it."""
+    """A rate read from settings on every request, so tests and operators can change it.
+
+    Counted in fixed windows that start at a client's first call (one Redis round trip per
+    call, see `count_hit`), not in DRF's sliding log, which reads and writes the list of
+    every call's time on each request.
+    """
 
     setting = ""
 
     def get_rate(self) -> str:
         return getattr(settings, self.setting)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        count, self.seconds_left = count_hit(self.key, self.duration)
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        return self.seconds_left
 
 
 class AnonRateThrottle(_SettingsRateThrottle):

@@ -32,7 +32,6 @@ from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils import timezone
@@ -47,6 +46,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -55,7 +55,8 @@ from papers.models import Paper, PaperQuerySet
 from papers.periods import Period
 from papers.selectors import (
     arxiv_id_in_query,
-    feed_version,
+    cache_for_feed,
+    cached_for_feed,
     listing,
     paper_by_id,
     papers_in_period,
@@ -80,8 +81,7 @@ from papers.serializers import (
 from papers.services import (
     SubmissionError,
     paper_submit,
-    paper_unvote,
-    paper_upvote,
+    paper_vote_by_arxiv_id,
     submissions_left_today,
 )
 from papers.sources import arxiv
@@ -159,38 +159,41 @@ def cached_read(
 ) -> HttpResponse:
     """A read answered from its ETag (304) or the cache when nothing changed, else built.
 
+    One cache round trip when the answer is cached: the feed version and the body kept for
+    it come together, and `build` (which validates the query) runs only on a miss, so a
+    query that fails validation is never cached.
+
     `per_member`: the body depends on who asks (e.g. `upvoted`), so the ETag and the cache
     key include the member, and shared caches are told to keep it private.
     """
     member = request.user.pk if per_member and request.user.is_authenticated else None
     window = int(time.time() // READ_CACHE_SECONDS)
     source = "\n".join(
-        [
-            REPRESENTATION,
-            scope,
-            request.get_host(),
-            request.get_full_path(),
-            str(feed_version()),
-            str(member),
-            str(window),
-        ]
+        [REPRESENTATION, scope, request.get_host(), request.get_full_path(), str(member)]
     )
-    etag = f'"{hashlib.blake2b(source.encode(), digest_size=16).hexdigest()}"'
+    key = f"api:read:{window}:{hashlib.blake2b(source.encode(), digest_size=16).hexdigest()}"
+    version, body = cached_for_feed(key)
+    if body is None:
+        body = JSONRenderer().render(build())
+        cache_for_feed(key, version, body, READ_CACHE_SECONDS)
+    etag = f'"{hashlib.blake2b(f"{key}:{version}".encode(), digest_size=16).hexdigest()}"'
     response: HttpResponse
     if _etag_matches(request, etag):
         response = HttpResponseNotModified()
     else:
-        key = f"api:read:{etag}"
-        body = cache.get(key)
-        if body is None:
-            body = JSONRenderer().render(build())
-            cache.set(key, body, READ_CACHE_SECONDS)
         response = HttpResponse(body, content_type="application/json")
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache" if member is not None else "no-cache"
     if per_member:
         patch_vary_headers(response, ("Authorization", "Cookie"))
     return response
+
+
+def _valid_query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+    """The request's query parameters, validated (400 with the reason if they are not)."""
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
 
 
 def _error(status: HTTPStatus, message: str, **headers: str) -> Response:
@@ -304,11 +307,8 @@ class DailyPapersApi(APIView):
         },
     )
     def get(self, request: Request) -> HttpResponse:
-        query = DailyPapersQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-
         def build() -> Any:
+            params = _valid_query(DailyPapersQuerySerializer, request)
             papers = daily_papers(
                 period=params["period"],
                 sort=params["sort"],
@@ -366,12 +366,10 @@ class PaperSearchApi(APIView):
         },
     )
     def get(self, request: Request) -> HttpResponse:
-        query = PaperSearchQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        text = query.validated_data.get("q", "")
-
         def build() -> Any:
-            papers = papers_matching(text, limit=query.validated_data["limit"])
+            params = _valid_query(PaperSearchQuerySerializer, request)
+            text = params.get("q", "")
+            papers = papers_matching(text, limit=params["limit"])
             context = {
                 "highlight": highlight_pattern(search_terms(text)),
                 "upvoted_ids": upvoted_ids(request.user, [p.pk for p in papers]),
@@ -414,11 +412,8 @@ class PaperListApi(ListAPIView):
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        query = PaperListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        self.filters = query.validated_data
-
         def build() -> Any:
+            self.filters = _valid_query(PaperListQuerySerializer, request)
             page = self.paginate_queryset(self.get_queryset()) or []
             context = {
                 "request": request,
@@ -431,8 +426,19 @@ class PaperListApi(ListAPIView):
 
 
 class PaperUpvoteApi(APIView):
+    """A member's vote. After authentication, each call is one SQL statement: the paper is
+    found by its unique arXiv id inside the vote (see paper_vote_by_arxiv_id), and the
+    answer is built without a serializer (VoteStateSerializer documents it)."""
+
     authentication_classes = MEMBER_AUTH
     permission_classes = [IsAuthenticated]
+
+    def _vote(self, request: Request, paper_id: str, *, upvote: bool) -> Response:
+        arxiv_id, _version = split_arxiv_id(paper_id)
+        state = paper_vote_by_arxiv_id(arxiv_id=arxiv_id, user=request.user, upvote=upvote)
+        if state is None:
+            raise exceptions.NotFound("Paper not found")
+        return Response({"upvoted": state.upvoted, "upvotes": state.upvotes})
 
     @extend_schema(
         operation_id="paper_upvote",
@@ -448,8 +454,7 @@ class PaperUpvoteApi(APIView):
         },
     )
     def post(self, request: Request, paper_id: str) -> Response:
-        state = paper_upvote(paper=_paper_or_404(paper_id), user=request.user)
-        return Response(VoteStateSerializer(state).data)
+        return self._vote(request, paper_id, upvote=True)
 
     @extend_schema(
         operation_id="paper_unvote",
@@ -465,8 +470,7 @@ class PaperUpvoteApi(APIView):
         },
     )
     def delete(self, request: Request, paper_id: str) -> Response:
-        state = paper_unvote(paper=_paper_or_404(paper_id), user=request.user)
-        return Response(VoteStateSerializer(state).data)
+        return self._vote(request, paper_id, upvote=False)
 
 
 def _seconds_to_tomorrow(now: datetime) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,6 +16,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Max, Min, Q, Value, When, Window
 from django.db.models.functions import Cast, Power
 
+from config.cache import LocalBytesCache
 from papers.models import Paper, PaperQuerySet, Upvote
 from papers.periods import Period, period_of
 from papers.sources.records import is_valid_arxiv_id, split_arxiv_id
@@ -29,13 +31,53 @@ TRENDING_GRAVITY = 1.8
 _FEED_VERSION_KEY = "papers:feed-version"
 
 
+# Bodies of pages and API answers, kept in this process too: most requests then fetch only
+# the feed version from the shared cache, not a 100-250 KB body.
+_near_cache = LocalBytesCache(max_bytes=32 * 2**20)
+
+
+def _new_feed_version() -> int:
+    """A version no earlier process has seen: after the shared cache is flushed, counting
+    again from 1 would make old copies in processes' near caches look current."""
+    return secrets.randbits(52)
+
+
 def feed_version() -> int:
     """A number that changes whenever anything a feed shows changes (see bump_feed_version)."""
     version = cache.get(_FEED_VERSION_KEY)
     if version is None:
-        version = 1
-        cache.add(_FEED_VERSION_KEY, version, timeout=None)
+        cache.add(_FEED_VERSION_KEY, _new_feed_version(), timeout=None)
+        version = cache.get(_FEED_VERSION_KEY)
     return int(version)
+
+
+def cached_for_feed(key: str) -> tuple[int, bytes | None]:
+    """The feed version and the body kept under `key` for that version (None if there is
+    none, or only one built for an older version).
+
+    One round trip to the shared cache: for the version alone when this process holds a
+    copy of the body, else for both.
+    """
+    near = _near_cache.get(key)
+    if near is not None:
+        version = feed_version()
+        if near[0] == version:
+            return version, near[1]
+    found = cache.get_many([_FEED_VERSION_KEY, key])
+    version = found.get(_FEED_VERSION_KEY)
+    if version is None:
+        version = feed_version()
+    entry = found.get(key)
+    if entry is not None and entry[0] == version:
+        _near_cache.set(key, version, entry[1])
+        return version, entry[1]
+    return version, None
+
+
+def cache_for_feed(key: str, version: int, body: bytes, timeout: int) -> None:
+    """Keep `body`, built for feed `version`, under `key` (read back by cached_for_feed)."""
+    cache.set(key, (version, body), timeout)
+    _near_cache.set(key, version, body)
 
 
 def bump_feed_version() -> None:
@@ -43,7 +85,7 @@ def bump_feed_version() -> None:
     try:
         cache.incr(_FEED_VERSION_KEY)
     except ValueError:  # not set yet (or evicted): any new value invalidates
-        cache.set(_FEED_VERSION_KEY, 2, timeout=None)
+        cache.set(_FEED_VERSION_KEY, _new_feed_version(), timeout=None)
 
 
 def listing(papers: PaperQuerySet) -> PaperQuerySet:

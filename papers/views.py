@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages import get_messages
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,13 +44,15 @@ def cache_for_visitors(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
             return view(request, *args, **kwargs)
         today = timezone.now().date()
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"papers:page:{selectors.feed_version()}:{today}:{path}"
-        cached = cache.get(key)
+        key = f"papers:page:{today}:{path}"
+        version, cached = selectors.cached_for_feed(key)
         if cached is not None:
             return HttpResponse(cached)
         response = view(request, *args, **kwargs)
         if response.status_code == HTTPStatus.OK and not response.cookies:
-            cache.set(key, response.content, timeout=selectors.FEED_CACHE_SECONDS)
+            selectors.cache_for_feed(
+                key, version, response.content, timeout=selectors.FEED_CACHE_SECONDS
+            )
         return response
 
     return wrapper

@@ -1,0 +1,63 @@
+"""Bodies cached per feed version: one shared-cache round trip per hit, never a stale copy."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache, caches
+
+from papers import selectors
+
+
+@pytest.fixture
+def shared_reads(monkeypatch):
+    """Count the reads of the shared cache (get and get_many)."""
+    calls: list[str] = []
+    backend = type(caches["default"])
+    for name in ("get", "get_many"):
+        original = getattr(backend, name)
+
+        def counting(self, *args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(backend, name, counting)
+    return calls
+
+
+def test_a_body_cached_for_the_current_version_comes_back_in_one_read(shared_reads):
+    version, missing = selectors.cached_for_feed("t:page")
+    selectors.cache_for_feed("t:page", version, b"<html>", timeout=60)
+    shared_reads.clear()
+
+    assert missing is None
+    assert selectors.cached_for_feed("t:page") == (version, b"<html>")
+    assert len(shared_reads) == 1
+
+
+def test_a_bump_elsewhere_makes_this_process_copy_stale():
+    version, _ = selectors.cached_for_feed("t:page")
+    selectors.cache_for_feed("t:page", version, b"old", timeout=60)
+
+    cache.incr(selectors._FEED_VERSION_KEY)  # another process's upvote
+
+    new_version, body = selectors.cached_for_feed("t:page")
+    assert (new_version, body) == (version + 1, None)
+
+
+def test_after_the_shared_cache_is_emptied_old_copies_are_not_served():
+    version, _ = selectors.cached_for_feed("t:page")
+    selectors.cache_for_feed("t:page", version, b"old", timeout=60)
+
+    cache.clear()  # a restarted Redis: the version starts again, at a new random number
+
+    new_version, body = selectors.cached_for_feed("t:page")
+    assert new_version != version
+    assert body is None
+
+
+def test_a_body_built_while_the_version_moved_is_never_served():
+    version, _ = selectors.cached_for_feed("t:page")
+    selectors.bump_feed_version()  # an upvote lands while the page is being built
+    selectors.cache_for_feed("t:page", version, b"built before the upvote", timeout=60)
+
+    assert selectors.cached_for_feed("t:page")[1] is None
