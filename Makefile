@@ -61,11 +61,15 @@ stack: install
 	wait
 
 # Benchmarks (not part of `make test`): needs PostgreSQL, Redis and wrk; see docs/BENCHMARKS.md.
+# Generates 100k papers on first use (about a minute), runs every benchmark, writes
+# docs/BENCHMARKS.md and docs/benchmarks.png. BENCH_ARGS=--quick checks the machinery.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/3
-bench: install
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate -v0
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.ingest_file --records 10000
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.pages --papers 10000
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench.http
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.digests --subscribers 10000
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
+	  $(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import multiprocessing
 import os
 import random
@@ -25,6 +26,7 @@ import resource
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.ingest_file import WORDS, sentence
@@ -114,6 +116,7 @@ def main() -> None:
     parser.add_argument("--keyword-share", type=float, default=0.3, help="share with topics")
     parser.add_argument("--batch-size", type=int, help="messages per SMTP connection")
     parser.add_argument("--keep", action="store_true", help="keep the generated rows")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -165,6 +168,7 @@ def main() -> None:
     reporter.start()
     try:
         results = []
+        mails = []
         for label in ("first run", "re-run"):
             started = time.perf_counter()
             before = received.value
@@ -172,6 +176,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             sent = received.value - before
             results.append(seconds)
+            mails.append(sent)
             print(
                 f"{label:>9}: {seconds:6.2f} s  {sent:>7,} mails  "
                 f"{sent / seconds:7,.0f} mails/s  ({report.summary()})",
@@ -186,10 +191,28 @@ def main() -> None:
     )
     print(f"deliveries: {statuses}")
     print(f"received by the SMTP server: {received.value:,} ({size.value / 2**20:.1f} MiB)")
-    print(f"peak memory (sender, ru_maxrss): {_peak_mib(resource.RUSAGE_SELF):.0f} MiB")
+    sender_mib = _peak_mib(resource.RUSAGE_SELF)
+    print(f"peak memory (sender, ru_maxrss): {sender_mib:.0f} MiB")
     server.terminate()
     server.join(timeout=10)
-    print(f"peak memory (SMTP server): {_peak_mib(resource.RUSAGE_CHILDREN):.0f} MiB")
+    server_mib = _peak_mib(resource.RUSAGE_CHILDREN)
+    print(f"peak memory (SMTP server): {server_mib:.0f} MiB")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "subscribers": args.subscribers,
+                    "first_seconds": results[0],
+                    "first_mails": mails[0],
+                    "rerun_seconds": results[1],
+                    "rerun_mails": mails[1],
+                    "mib_received": size.value / 2**20,
+                    "sender_peak_mib": sender_mib,
+                    "smtp_peak_mib": server_mib,
+                },
+                indent=2,
+            )
+        )
     if not args.keep:
         Subscription.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").delete()
         Paper.objects.filter(arxiv_id__startswith=PAPER_PREFIX).delete()

@@ -2,25 +2,32 @@
 
 Starts gunicorn with production settings (DEBUG off, Redis cache when REDIS_URL is set),
 loads the demo papers, then runs wrk against the baseline (`/healthz/live`, a fixed
-response through the same middleware) and each target in turn, and prints requests/s,
-p50, p99 and the ratio to the baseline. Needs `wrk` (apt-get install wrk).
+response through the same middleware) and each target in alternation, and prints
+requests/s, p50, p99 and the ratio to the baseline. Each target is also compared with a
+fixed answer of its own size (`/bench/bytes/<n>`, see bench/settings.py): the ratio that
+the size alone allows. Needs `wrk` (apt-get install wrk).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dailypapers_bench \\
-    REDIS_URL=redis://127.0.0.1:6379/3 .venv/bin/python -m bench.http --duration 10
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dailypapers_gen \\
+    REDIS_URL=redis://127.0.0.1:6379/4 .venv/bin/python -m bench.http --all --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "/healthz/live"
@@ -62,6 +69,8 @@ def database_targets() -> dict[str, str]:
 def server_env(port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
+        # Production settings, plus the size reference's route (bench/settings.py).
+        DJANGO_SETTINGS_MODULE="bench.settings",
         DEBUG="false",
         SECRET_KEY=env.get("SECRET_KEY", "bench-only-secret-key-" + "x" * 40),
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -131,9 +140,38 @@ def start_gunicorn(env: dict[str, str], *, workers: int, port: int) -> subproces
     raise SystemExit("gunicorn did not answer in 30 s")
 
 
+def measure(
+    base: str, path: str, *, duration: int, connections: int, rounds: int
+) -> dict[str, float]:
+    """The target and the baseline in alternation, `rounds` times each; means of both."""
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "target": []}
+    for _ in range(rounds):
+        for name, url in (("baseline", BASELINE), ("target", path)):
+            runs[name].append(wrk(f"{base}{url}", duration=duration, connections=connections))
+
+    def mean(name: str, key: str) -> float:
+        return statistics.fmean(run[key] for run in runs[name])
+
+    return {
+        "rps": mean("target", "rps"),
+        "p50": mean("target", "p50"),
+        "p99": mean("target", "p99"),
+        "baseline_rps": mean("baseline", "rps"),
+        "ratio": mean("target", "rps") / mean("baseline", "rps"),
+    }
+
+
+def body_size(url: str) -> int:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    response = httpx.get(url, headers={"X-Forwarded-Proto": "https"}, timeout=30)
+    response.raise_for_status()
+    return len(response.content)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=2, help="baseline/target alternations")
     parser.add_argument("--connections", type=int, default=10, help="wrk's default is 10")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
     parser.add_argument("--port", type=int, default=8901)
@@ -142,6 +180,13 @@ def main() -> None:
         action="store_true",
         help="every endpoint of the budget on the database's busiest day (after generate_data)",
     )
+    parser.add_argument(
+        "--no-size-reference",
+        dest="size_reference",
+        action="store_false",
+        help="skip the fixed answer of each endpoint's size",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -158,27 +203,38 @@ def main() -> None:
     print(f"starting gunicorn with {args.workers} workers ...", flush=True)
     server = start_gunicorn(env, workers=args.workers, port=args.port)
     base = f"http://127.0.0.1:{args.port}"
+    options = {"duration": args.duration, "connections": args.connections, "rounds": args.rounds}
+    results = []
     try:
         for path in (BASELINE, *targets.values()):  # warm caches and workers
             wrk(f"{base}{path}", duration=2, connections=args.connections)
-        print(f"{'endpoint':<18} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}")
+        print(
+            f"{'endpoint':<18} {'KiB':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+            f"{'base/s':>7} {'ratio':>6} {'same-size ratio':>15}",
+            flush=True,
+        )
         for name, path in targets.items():
-            baseline = wrk(
-                f"{base}{BASELINE}", duration=args.duration, connections=args.connections
-            )
-            target = wrk(f"{base}{path}", duration=args.duration, connections=args.connections)
+            size = body_size(f"{base}{path}")
+            result = {"endpoint": name, "path": path, "bytes": size}
+            result.update(measure(base, path, **options))
+            if args.size_reference:
+                reference = measure(base, f"/bench/bytes/{size}", **options)
+                result["same_size_ratio"] = reference["ratio"]
+            results.append(result)
+            same = f"{result['same_size_ratio']:.2f}" if args.size_reference else "-"
             print(
-                f"{'baseline':<18} {baseline['rps']:>8.0f} {baseline['p50']:>7.2f} "
-                f"{baseline['p99']:>7.2f} {'1.00':>6}"
-            )
-            print(
-                f"{name:<18} {target['rps']:>8.0f} {target['p50']:>7.2f} {target['p99']:>7.2f} "
-                f"{target['rps'] / baseline['rps']:>6.2f}",
+                f"{name:<18} {size / 1024:>6.0f} {result['rps']:>7.0f} {result['p50']:>7.2f} "
+                f"{result['p99']:>7.2f} {result['baseline_rps']:>7.0f} {result['ratio']:>6.2f} "
+                f"{same:>15}",
                 flush=True,
             )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"workers": args.workers, **options, "endpoints": results}, indent=2)
+        )
 
 
 if __name__ == "__main__":

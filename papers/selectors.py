@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Max, Min, Q, Value, When, Window
 from django.db.models.functions import Cast, Power
 
-from config.cache import LocalBytesCache
+from config.cache import LocalBytesCache, WatchedCounter
 from papers.models import Paper, PaperQuerySet, Upvote
 from papers.periods import Period, period_of
 from papers.sources.records import is_valid_arxiv_id, split_arxiv_id
@@ -31,8 +31,8 @@ TRENDING_GRAVITY = 1.8
 _FEED_VERSION_KEY = "papers:feed-version"
 
 
-# Bodies of pages and API answers, kept in this process too: most requests then fetch only
-# the feed version from the shared cache, not a 100-250 KB body.
+# Bodies of pages and API answers, kept in this process too: with the version's copy below,
+# most requests then make no round trip to the shared cache, nor fetch a 100-250 KB body.
 _near_cache = LocalBytesCache(max_bytes=32 * 2**20)
 
 
@@ -42,21 +42,24 @@ def _new_feed_version() -> int:
     return secrets.randbits(52)
 
 
+_feed_version = WatchedCounter(_FEED_VERSION_KEY, start=_new_feed_version)
+
+
 def feed_version() -> int:
-    """A number that changes whenever anything a feed shows changes (see bump_feed_version)."""
-    version = cache.get(_FEED_VERSION_KEY)
-    if version is None:
-        cache.add(_FEED_VERSION_KEY, _new_feed_version(), timeout=None)
-        version = cache.get(_FEED_VERSION_KEY)
-    return int(version)
+    """A number that changes whenever anything a feed shows changes (see bump_feed_version).
+
+    Each process keeps a copy that Redis pub/sub keeps current (config.cache.WatchedCounter),
+    so most reads cost no round trip.
+    """
+    return _feed_version.get()
 
 
 def cached_for_feed(key: str) -> tuple[int, bytes | None]:
     """The feed version and the body kept under `key` for that version (None if there is
     none, or only one built for an older version).
 
-    One round trip to the shared cache: for the version alone when this process holds a
-    copy of the body, else for both.
+    At most one round trip to the shared cache: none when this process holds the body for
+    the current version, else one for the version and the body together.
     """
     near = _near_cache.get(key)
     if near is not None:
@@ -82,10 +85,12 @@ def cache_for_feed(key: str, version: int, body: bytes, timeout: int) -> None:
 
 def bump_feed_version() -> None:
     """Invalidate every cached feed: called after upvotes, submissions and ingestion."""
-    try:
-        cache.incr(_FEED_VERSION_KEY)
-    except ValueError:  # not set yet (or evicted): any new value invalidates
-        cache.set(_FEED_VERSION_KEY, _new_feed_version(), timeout=None)
+    _feed_version.bump()
+
+
+def forget_feed_version() -> None:
+    """Drop this process's copy of the version (after the shared cache was emptied)."""
+    _feed_version.forget()
 
 
 def listing(papers: PaperQuerySet) -> PaperQuerySet:

@@ -43,9 +43,13 @@ def _empty_cache():
     """Each test starts with an empty cache (Redis in CI), as it does with an empty database."""
     from django.core.cache import cache
 
+    from papers.selectors import forget_feed_version
+
     cache.clear()
+    forget_feed_version()
     yield
     cache.clear()
+    forget_feed_version()
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="the Redis cache needs REDIS_URL")
@@ -63,3 +66,51 @@ def test_the_local_bytes_cache_keeps_the_most_recent_entries_within_its_size():
     assert local.get("huge") is None
     assert local.get("a") == (1, b"aaaa")
     assert local.get("c") == (2, b"cccc")
+
+
+def _wait_for(condition, seconds=3.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the Redis cache needs REDIS_URL")
+def test_a_watched_counter_is_read_without_a_round_trip_and_follows_other_processes(
+    monkeypatch,
+):
+    from config.cache import WatchedCounter
+
+    mine = WatchedCounter("watched-test", start=lambda: 100)
+    theirs = WatchedCounter("watched-test", start=lambda: 100)  # another process's copy
+    assert mine.get() == 100
+    _wait_for(lambda: mine._alive_until > time.monotonic())  # the listener is subscribed
+    mine.get()  # keeps a copy
+
+    reads = []
+    backend = type(caches["default"])
+    original = backend.get
+    monkeypatch.setattr(
+        backend,
+        "get",
+        lambda self, *a, **k: reads.append(a) or original(self, *a, **k),
+    )
+    assert mine.get() == 100
+    assert reads == []
+
+    theirs.bump()
+    _wait_for(lambda: mine.get() == 101)
+    assert reads  # the announcement dropped the copy: that read asked Redis
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the Redis cache needs REDIS_URL")
+def test_without_a_live_subscription_every_read_asks_the_cache():
+    from config.cache import WatchedCounter
+
+    counter = WatchedCounter("watched-dead", start=lambda: 7)
+    counter._pid = os.getpid()  # its listener never subscribes, as with a lost connection
+    assert counter.get() == 7
+
+    cache.incr("watched-dead")  # a change whose announcement was lost
+
+    assert counter.get() == 8

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache, caches
 
+from config.cache import WatchedCounter
 from papers import selectors
 
 
@@ -24,24 +27,27 @@ def shared_reads(monkeypatch):
     return calls
 
 
-def test_a_body_cached_for_the_current_version_comes_back_in_one_read(shared_reads):
+def test_a_body_cached_for_the_current_version_comes_back_in_one_read_at_most(shared_reads):
     version, missing = selectors.cached_for_feed("t:page")
     selectors.cache_for_feed("t:page", version, b"<html>", timeout=60)
     shared_reads.clear()
 
     assert missing is None
     assert selectors.cached_for_feed("t:page") == (version, b"<html>")
-    assert len(shared_reads) == 1
+    assert len(shared_reads) <= 1  # none when this process's copy of the version is current
 
 
-def test_a_bump_elsewhere_makes_this_process_copy_stale():
+def test_a_bump_in_another_process_makes_this_process_copy_stale():
     version, _ = selectors.cached_for_feed("t:page")
     selectors.cache_for_feed("t:page", version, b"old", timeout=60)
 
-    cache.incr(selectors._FEED_VERSION_KEY)  # another process's upvote
+    # Another process's upvote: its own copy of the counter bumps and announces it.
+    WatchedCounter(selectors._FEED_VERSION_KEY, start=lambda: 1).bump()
 
-    new_version, body = selectors.cached_for_feed("t:page")
-    assert (new_version, body) == (version + 1, None)
+    deadline = time.monotonic() + 2
+    while selectors.feed_version() == version and time.monotonic() < deadline:
+        time.sleep(0.01)  # on Redis, the announcement takes a moment to arrive
+    assert selectors.cached_for_feed("t:page") == (version + 1, None)
 
 
 def test_after_the_shared_cache_is_emptied_old_copies_are_not_served():
@@ -49,6 +55,7 @@ def test_after_the_shared_cache_is_emptied_old_copies_are_not_served():
     selectors.cache_for_feed("t:page", version, b"old", timeout=60)
 
     cache.clear()  # a restarted Redis: the version starts again, at a new random number
+    selectors.forget_feed_version()
 
     new_version, body = selectors.cached_for_feed("t:page")
     assert new_version != version
