@@ -150,16 +150,25 @@ class WatchedCounter:
         return value
 
     def bump(self) -> None:
+        """Change the counter and announce it: one round trip on Redis."""
         backend = caches["default"]
-        try:
-            backend.incr(self.key)
-        except ValueError:  # not set yet (or evicted): any new value will do
-            backend.set(self.key, self._start(), timeout=None)
         self.forget()
-        if isinstance(backend, DjangoRedisCache):
-            name = backend.make_and_validate_key(self.key)
-            client = backend._cache.get_client(name, write=True)
-            client.publish(self._channel(client, name), b"")
+        if not isinstance(backend, DjangoRedisCache):
+            try:
+                backend.incr(self.key)
+            except ValueError:  # not set yet (or evicted): any new value will do
+                backend.set(self.key, self._start(), timeout=None)
+            return
+        name = backend.make_and_validate_key(self.key)
+        client = backend._cache.get_client(name, write=True)
+        channel = self._channel(client, name)
+        pipeline = client.pipeline(transaction=False)
+        pipeline.incr(name)
+        pipeline.publish(channel, b"")
+        value, _ = pipeline.execute()
+        if value == 1:  # there was no counter: start from a value no process has seen
+            backend.set(self.key, self._start(), timeout=None)
+            client.publish(channel, b"")
 
     def forget(self) -> None:
         """Drop this process's copy: the next read asks the cache."""

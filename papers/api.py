@@ -432,6 +432,12 @@ class PaperUpvoteApi(APIView):
 
     authentication_classes = MEMBER_AUTH
     permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # One renderer: nothing to negotiate (DRF would parse the Accept header each time).
+        renderer = self.renderer_classes[0]()
+        return renderer, renderer.media_type
 
     def _vote(self, request: Request, paper_id: str, *, upvote: bool) -> Response:
         arxiv_id, _version = split_arxiv_id(paper_id)

@@ -3,19 +3,30 @@ upvotes, and submissions by members."""
 
 from __future__ import annotations
 
+import functools
+import gc
+import json
 import logging
-from collections.abc import Callable, Iterable
+import queue
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, JSONField
+from django.db.models import F
 from django.utils import timezone
-from psycopg.types.json import Jsonb
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
+from config.db import fetch_row
 from papers.models import IngestRun, Paper, Upvote
 from papers.selectors import bump_feed_version
 from papers.sources.records import (
@@ -39,8 +50,11 @@ MAX_SUMMARY = 5_000
 MAX_URL = 500
 MAX_REJECTIONS_KEPT = 200
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_URL_SPECIAL = re.compile(r"[\[\]\t\r\n]")
 READ_CHUNK = 500
 WRITE_BATCH = 1_000
+EXISTING_CHUNK = 5_000  # arXiv ids per query for the current values (PostgreSQL)
+WRITE_CHUNK = 1_000  # papers per COPY and INSERT in a big write (PostgreSQL)
 
 # Fields that describe the paper itself: replaced only by a newer arXiv version.
 METADATA_FIELDS = (
@@ -97,10 +111,34 @@ class UpsertResult:
 def _check_url(value: str | None, name: str) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > MAX_URL:
+    if _plain_url(value):
+        return value
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "Invalid IPv6 URL": one bad record, not a failed ingestion
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or len(value) > MAX_URL
+    ):
         raise RecordRejected(f"{name} is not an http(s) URL of at most {MAX_URL} characters")
     return value
+
+
+def _plain_url(value: str) -> bool:
+    """A short ASCII http(s) URL with a host and nothing urlsplit() treats specially
+    (brackets, tabs, newlines): accepted without splitting it, as urlsplit would."""
+    if len(value) > MAX_URL or not value.isascii() or _URL_SPECIAL.search(value):
+        return False
+    if value.startswith("https://"):
+        host = value[8:9]
+    elif value.startswith("http://"):
+        host = value[7:8]
+    else:
+        return False
+    return bool(host) and host not in "/?#"
 
 
 def _check_length(value: str, name: str, limit: int) -> None:
@@ -224,17 +262,75 @@ def merge(current: dict[str, Any] | None, record: PaperRecord, *, today: date) -
 
 
 def _existing(ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The current values of the papers with these arXiv ids, by arXiv id."""
+    if connection.vendor != "postgresql":
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), READ_CHUNK):
+            chunk = ids[start : start + READ_CHUNK]
+            rows = Paper.objects.filter(arxiv_id__in=chunk).values("arxiv_id", *WRITTEN_FIELDS)
+            for row in rows:
+                found[row.pop("arxiv_id")] = row
+        return found
+    return _existing_postgresql(ids)
+
+
+def _existing_postgresql(ids: list[str]) -> dict[str, dict[str, Any]]:
+    """PostgreSQL: the same values as the ORM's .values(), read raw and many times faster.
+
+    The JSON columns come back as one JSON array per row, decoded with one json.loads
+    instead of one per column; the other columns arrive as the ORM would return them
+    (aware UTC datetimes, dates, ints, strings).
+    """
+    plain = [name for name in WRITTEN_FIELDS if name not in _JSON_FIELDS]
+    json_names = [name for name in WRITTEN_FIELDS if name in _JSON_FIELDS]
+    quote = connection.ops.quote_name
+
+    def columns(names: list[str]) -> str:
+        return ", ".join(quote(Paper._meta.get_field(name).column) for name in names)
+
+    sql = (
+        f"SELECT arxiv_id, {columns(plain)}, "  # noqa: S608 (names from the model)
+        f"jsonb_build_array({columns(json_names)})::text "
+        f"FROM {quote(Paper._meta.db_table)} WHERE arxiv_id = ANY(%s)"
+    )
+    loads = json.loads
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), READ_CHUNK):
-        chunk = ids[start : start + READ_CHUNK]
-        for row in Paper.objects.filter(arxiv_id__in=chunk).values("arxiv_id", *WRITTEN_FIELDS):
-            found[row.pop("arxiv_id")] = row
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), EXISTING_CHUNK):
+            cursor.execute(sql, [ids[start : start + EXISTING_CHUNK]])
+            for arxiv_id, *values, json_values in cursor.fetchall():
+                row = dict(zip(plain, values, strict=True))
+                row.update(zip(json_names, loads(json_values), strict=True))
+                found[arxiv_id] = {name: row[name] for name in WRITTEN_FIELDS}
     return found
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a big ingestion builds its objects.
+
+    Parsing and merging create millions of small dicts and lists that live until the end;
+    every collection walks all of them again (a third of the parse time at 10,000 papers,
+    more at 100,000). None of them form cycles, so reference counting frees them anyway.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @transaction.atomic
 def papers_upsert(*, items: Iterable[ParsedItem], today: date | None = None) -> UpsertResult:
     """Validate records and write the new and changed ones in bulk, in one transaction."""
+    with _gc_paused():
+        return _upsert(items, today)
+
+
+def _upsert(items: Iterable[ParsedItem], today: date | None) -> UpsertResult:
     now = timezone.now()
     today = today or now.date()
     result = UpsertResult()
@@ -254,22 +350,28 @@ def papers_upsert(*, items: Iterable[ParsedItem], today: date | None = None) -> 
         base = state.get(record.arxiv_id) or existing.get(record.arxiv_id)
         state[record.arxiv_id] = merge(base, record, today=today)
 
-    to_write: list[Paper] = []
+    # Both in the order the records came in: new papers get their ids in that order.
+    created: list[tuple[str, dict[str, Any]]] = []
+    changed: list[tuple[str, dict[str, Any]]] = []
     for arxiv_id, values in state.items():
         before = existing.get(arxiv_id)
         if before is None:
-            result.created += 1
+            created.append((arxiv_id, values))
         elif values == before:
             result.unchanged += 1
-            continue
         else:
-            result.updated += 1
-        to_write.append(Paper(arxiv_id=arxiv_id, created_at=now, updated_at=now, **values))
-    if to_write and connection.vendor == "postgresql":
-        _copy_upsert(to_write)
-    elif to_write:
+            changed.append((arxiv_id, values))
+    result.created, result.updated = len(created), len(changed)
+    if connection.vendor == "postgresql":
+        _write_postgresql(created=created, changed=changed, now=now)
+    elif created or changed:
+        written = {arxiv_id for arxiv_id, _values in (*created, *changed)}
         Paper.objects.bulk_create(
-            to_write,
+            [
+                Paper(arxiv_id=arxiv_id, created_at=now, updated_at=now, **values)
+                for arxiv_id, values in state.items()
+                if arxiv_id in written
+            ],
             batch_size=WRITE_BATCH,
             update_conflicts=True,
             unique_fields=["arxiv_id"],
@@ -278,40 +380,340 @@ def papers_upsert(*, items: Iterable[ParsedItem], today: date | None = None) -> 
     return result
 
 
-def _copy_upsert(papers: list[Paper]) -> None:
-    """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... ON CONFLICT.
+# The columns a bulk write fills, in COPY order, after the id of a new paper; the search
+# vector comes last.
+_COPY_FIELDS = ("arxiv_id", *WRITTEN_FIELDS, "upvote_count", "hidden", "created_at", "updated_at")
+# The JSONFields among them (tests/papers/test_ingest_bulk.py checks this against the model).
+_JSON_FIELDS = frozenset(
+    {"authors", "categories", "ai_keywords", "organization", "source_submitter"}
+)
+# Where the inputs of the search vector sit in the row of a new paper (id first).
+_VECTOR_INPUTS = tuple(
+    1 + _COPY_FIELDS.index(name) for name in ("title", "abstract", "authors", "ai_keywords")
+)
+# Binary COPY: the PostgreSQL type each kind of column is sent as.
+_COPY_TYPES: dict[str, str | int] = {
+    "bigint": "int8",
+    "integer": "int4",
+    "text": "text",
+    "boolean": "bool",
+    "date": "date",
+    "timestamp with time zone": "timestamptz",
+    "jsonb": 3802,  # _JsonTextDumper.oid
+}
 
-    The same statement as bulk_create(update_conflicts=True), several times faster on
-    large batches because COPY skips building and quoting a huge INSERT.
+
+def _copy_row(arxiv_id: str, values: dict[str, Any], now: datetime) -> tuple[Any, ...]:
+    """A paper as a COPY row (_COPY_FIELDS): JSON columns as JSON text.
+
+    The same values, and the same json.dumps text, that psycopg's Jsonb wrapper sent for
+    the model instances this replaces, without building a model instance per paper.
     """
-    names = ["arxiv_id", *WRITTEN_FIELDS, "upvote_count", "hidden", "created_at", "updated_at"]
-    fields = [Paper._meta.get_field(name) for name in names]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    updates = ", ".join(
-        f"{connection.ops.quote_name(f.column)} = EXCLUDED.{connection.ops.quote_name(f.column)}"
-        for f in fields
-        if f.name in (*WRITTEN_FIELDS, "updated_at")
+    dumps = json.dumps
+    return (
+        arxiv_id,
+        *[
+            dumps(value) if name in _JSON_FIELDS and value is not None else value
+            for name in WRITTEN_FIELDS
+            for value in (values[name],)
+        ],
+        0,
+        False,
+        now,
+        now,
     )
-    table = Paper._meta.db_table
+
+
+class _JsonTextDumper(Dumper):
+    """Binary jsonb from JSON text (as _copy_row made it): a version byte, then the text."""
+
+    format = Format.BINARY
+    oid = 3802  # jsonb
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
+
+
+class _TsvectorDumper(Dumper):
+    """A search vector exactly as PostgreSQL sent it in binary (see _vector_helper)."""
+
+    format = Format.BINARY
+    oid = 3614  # tsvector
+
+    def dump(self, obj: bytes) -> bytes:
+        return obj
+
+
+def _write_postgresql(
+    *,
+    created: list[tuple[str, dict[str, Any]]],
+    changed: list[tuple[str, dict[str, Any]]],
+    now: datetime,
+) -> None:
+    """PostgreSQL: write new and changed papers with binary COPY, in chunks.
+
+    Changed papers go through a temporary table and INSERT ... ON CONFLICT DO UPDATE, the
+    statement bulk_create(update_conflicts=True) would run. New papers get their ids from
+    the table's sequence first (in the order they came, as one INSERT would give them), then
+    are copied straight into the table; a chunk that meets a paper someone else inserted
+    meanwhile goes the ON CONFLICT way instead.
+
+    Most of the time of a big first ingestion is the search vector that the trigger
+    (migrations 0002 and 0003) computes for every new paper, to_tsvector over the
+    abstract, on the one core of this connection's backend. So when there are several
+    chunks of new papers, a second connection computes the vectors of some of them with the
+    very function the trigger calls, papers_search_vector(), while this connection inserts
+    the others: two backends, two cores (see _insert_with_helper). This transaction tells
+    the trigger (papers.search_vector_given) to keep the vector such a new row brings;
+    every other write (admin edits, updates, other inserts) has it computed as before.
+    """
+    if not created and not changed:
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE papers_ingest_batch ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT {columns} FROM {table} WITH NO DATA"
+        writer = _CopyWriter(cursor)
+        for start in range(0, len(changed), WRITE_CHUNK):
+            chunk = changed[start : start + WRITE_CHUNK]
+            writer.upsert([_copy_row(arxiv_id, values, now) for arxiv_id, values in chunk])
+        if created:
+            ids = writer.new_ids(len(created))
+            chunks = (
+                [
+                    (pk, *_copy_row(arxiv_id, values, now))
+                    for pk, (arxiv_id, values) in zip(
+                        ids[start : start + WRITE_CHUNK],
+                        created[start : start + WRITE_CHUNK],
+                        strict=True,
+                    )
+                ]
+                for start in range(0, len(created), WRITE_CHUNK)
+            )
+            if len(created) <= WRITE_CHUNK:
+                for chunk in chunks:
+                    writer.insert(chunk, None)
+            else:
+                cursor.execute("SELECT current_setting('default_toast_compression')")
+                (compression,) = cursor.fetchone()
+                cursor.execute(_BIG_WRITE_SETTINGS)
+                _insert_with_helper(chunks, writer.insert)
+                # Not on failure: the transaction is broken then, and its rollback undoes
+                # these settings anyway.
+                cursor.execute(_BIG_WRITE_RESET, [compression])
+        writer.close()
+
+
+# For the big write, until its end: the trigger keeps the vectors the helper computed, and
+# abstracts and vectors too long to store inline are compressed with lz4 where the server
+# has it (several times cheaper to compress and to read back than the default pglz; the
+# stored values are the same, every reader decompresses either transparently).
+_BIG_WRITE_SETTINGS = """
+SELECT set_config('papers.search_vector_given', 'on', true),
+       set_config('default_toast_compression',
+                  CASE WHEN 'lz4' = ANY(enumvals) THEN 'lz4' ELSE setting END, true)
+FROM pg_settings WHERE name = 'default_toast_compression'
+"""
+_BIG_WRITE_RESET = """
+SELECT set_config('papers.search_vector_given', 'off', true),
+       set_config('default_toast_compression', %s, true)
+"""
+
+
+class _CopyWriter:
+    """Binary COPY of paper rows on this connection, straight in or through a temp table."""
+
+    TEMP = "papers_ingest_batch"
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.raw = cursor.cursor
+        self.raw.adapters.register_dumper(None, _JsonTextDumper)
+        self.raw.adapters.register_dumper(None, _TsvectorDumper)
+        quote = connection.ops.quote_name
+        self.table = quote(Paper._meta.db_table)
+        pk = Paper._meta.pk
+        fields = [Paper._meta.get_field(name) for name in _COPY_FIELDS]
+        self.columns = ", ".join(quote(f.column) for f in fields) + ", search_vector"
+        self.new_columns = f"{quote(pk.column)}, {self.columns}"
+        self.types = [self._type(f) for f in fields] + [_TsvectorDumper.oid]
+        self.new_types = [self._type(pk), *self.types]
+        self.updates = ", ".join(
+            f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
+            for f in fields
+            if f.name in (*WRITTEN_FIELDS, "updated_at")
         )
-        with cursor.cursor.copy(f"COPY papers_ingest_batch ({columns}) FROM STDIN") as copy:
-            for paper in papers:
-                copy.write_row(
-                    [
-                        Jsonb(value) if isinstance(f, JSONField) and value is not None else value
-                        for f in fields
-                        for value in (getattr(paper, f.attname),)
-                    ]
-                )
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM papers_ingest_batch "  # noqa: S608
-            f"ON CONFLICT (arxiv_id) DO UPDATE SET {updates}"
+        self.has_temp = False
+
+    @staticmethod
+    def _type(field: Any) -> str | int:
+        db_type = field.db_type(connection)
+        return "text" if db_type.startswith("varchar(") else _COPY_TYPES[db_type]
+
+    def new_ids(self, count: int) -> list[int]:
+        """`count` ids from the table's sequence, ascending."""
+        self.cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [Paper._meta.db_table, Paper._meta.pk.column, count],
         )
-        cursor.execute("DROP TABLE papers_ingest_batch")
+        return sorted(pk for (pk,) in self.cursor.fetchall())
+
+    def _copy(
+        self, table: str, columns: str, types: list[Any], rows: list[tuple[Any, ...]], vectors: Any
+    ) -> None:
+        with self.raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            if vectors is None:
+                for row in rows:
+                    copy.write_row((*row, None))
+            else:
+                for row, vector in zip(rows, vectors, strict=True):
+                    copy.write_row((*row, vector))
+
+    def insert(self, rows: list[tuple[Any, ...]], vectors: list[bytes] | None) -> None:
+        """New papers, id first: copied into the table itself."""
+        savepoint = transaction.savepoint()
+        try:
+            self._copy(self.table, self.new_columns, self.new_types, rows, vectors)
+        except psycopg.errors.UniqueViolation:
+            # Someone else inserted one of these papers since we read: the slow way.
+            transaction.savepoint_rollback(savepoint)
+            self.upsert(rows, vectors, with_id=True)
+        else:
+            transaction.savepoint_commit(savepoint)
+
+    def upsert(
+        self,
+        rows: list[tuple[Any, ...]],
+        vectors: list[bytes] | None = None,
+        *,
+        with_id: bool = False,
+    ) -> None:
+        """Papers that may exist: a temporary table, then INSERT ... ON CONFLICT DO UPDATE."""
+        columns = self.new_columns if with_id else self.columns
+        if not self.has_temp:
+            self.cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.TEMP} ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {self.new_columns} FROM {self.table} WITH NO DATA"
+            )
+            self.has_temp = True
+        self._copy(self.TEMP, columns, self.new_types if with_id else self.types, rows, vectors)
+        self.cursor.execute(
+            f"INSERT INTO {self.table} ({columns}) SELECT {columns} FROM {self.TEMP} "  # noqa: S608
+            f"ON CONFLICT (arxiv_id) DO UPDATE SET {self.updates}"
+        )
+        self.cursor.execute(f"TRUNCATE {self.TEMP}")
+
+    def close(self) -> None:
+        if self.has_temp:  # ON COMMIT DROP; now, for the next upsert in this transaction
+            self.cursor.execute(f"DROP TABLE {self.TEMP}")
+
+
+_HELPER_DONE = object()
+_VECTOR_SQL = (
+    "SELECT papers_search_vector(t, a, au::jsonb, k::jsonb) "
+    "FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) "
+    "WITH ORDINALITY AS u(t, a, au, k, n) ORDER BY n"
+)
+
+
+def _insert_with_helper(
+    chunks: Iterable[list[tuple[Any, ...]]],
+    insert: Callable[[list[tuple[Any, ...]], list[bytes] | None], None],
+) -> None:
+    """Insert every chunk through `insert`, some with vectors a helper connection computed.
+
+    The helper starts first and takes chunks from the front as they are built; then this
+    thread takes chunks from the back and lets the trigger compute their vectors, and
+    inserts the helper's chunks as they come back. Whoever is faster does more. A helper
+    that cannot connect or fails only does less: every chunk is inserted exactly once, by
+    this thread, in this transaction.
+    """
+    todo: deque[list[tuple[Any, ...]]] = deque()
+    done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    built, stop = threading.Event(), threading.Event()
+    helper = threading.Thread(
+        target=_vector_helper,
+        args=(connection.get_connection_params(), todo, done, built, stop),
+        name="papers-search-vectors",
+        daemon=True,
+    )
+    helper.start()
+    try:
+        total = 0
+        for chunk in chunks:
+            todo.append(chunk)
+            total += 1
+        built.set()
+        inserted, helper_running = 0, True
+        while inserted < total:
+            try:
+                message = done.get_nowait()
+            except queue.Empty:
+                try:
+                    chunk = todo.pop()
+                except IndexError:
+                    if not helper_running:
+                        raise RuntimeError("a chunk of papers went missing") from None
+                    message = done.get()
+                else:
+                    insert(chunk, None)
+                    inserted += 1
+                    continue
+            if message is _HELPER_DONE:
+                helper_running = False
+                continue
+            chunk, vectors = message
+            insert(chunk, vectors)
+            inserted += 1
+    finally:
+        stop.set()
+        built.set()
+        helper.join()
+
+
+def _vector_helper(
+    params: dict[str, Any],
+    todo: deque[list[tuple[Any, ...]]],
+    done: queue.SimpleQueue[Any],
+    built: threading.Event,
+    stop: threading.Event,
+) -> None:
+    """Compute the search vectors of chunks from the front of `todo` on its own connection.
+
+    Every chunk it takes goes back through `done`: with its vectors (binary tsvectors), or
+    with None if that failed (the trigger then computes them). `_HELPER_DONE` comes last.
+    """
+    title, abstract, authors, keywords = _VECTOR_INPUTS
+    # Server-side binding for binary parameters and results (Django binds on the client).
+    params = {**params, "cursor_factory": psycopg.Cursor}
+    try:
+        with psycopg.connect(**params, autocommit=True) as conn, conn.cursor() as cursor:
+            while not stop.is_set():
+                try:
+                    chunk = todo.popleft()
+                except IndexError:
+                    if built.is_set():
+                        break
+                    built.wait(0.002)
+                    continue
+                try:
+                    cursor.execute(
+                        _VECTOR_SQL,
+                        [
+                            [row[title] for row in chunk],
+                            [row[abstract] for row in chunk],
+                            [row[authors] for row in chunk],
+                            [row[keywords] for row in chunk],
+                        ],
+                        binary=True,
+                    )
+                    vectors = [vector for (vector,) in cursor.fetchall()]
+                except Exception:
+                    done.put((chunk, None))
+                    raise
+                done.put((chunk, vectors))
+    except Exception:
+        logger.warning("search vectors: the helper connection failed", exc_info=True)
+    finally:
+        done.put(_HELPER_DONE)
 
 
 def papers_ingest(
@@ -324,8 +726,11 @@ def papers_ingest(
     """
     run = IngestRun.objects.create(source=source, parameters=parameters)
     try:
-        items = fetch()
-        result = papers_upsert(items=items)
+        with _gc_paused():  # parsing a big file builds as many objects as merging does
+            items = fetch()
+            result = papers_upsert(items=items)
+            # Freed now, or the first collection after the pause walks every one of them.
+            del items
     except SourceError as exc:
         _finish(run, status=IngestRun.Status.FAILED, error=str(exc))
         return run
@@ -357,35 +762,121 @@ class VoteState:
     upvotes: int  # local + source votes, as shown
 
 
-def _vote_state(paper: Paper, upvoted: bool) -> VoteState:
-    counts = Paper.objects.filter(pk=paper.pk).values("upvote_count", "source_upvotes").get()
+# PostgreSQL: a vote is one statement in autocommit. It finds the paper, inserts or deletes
+# the vote row and moves the counter only when a row changed, so the counter and the rows
+# commit together without a transaction block, a savepoint or a separate read. The unique
+# (user, paper) index decides duplicates: a second upvote inserts nothing and counts
+# nothing, also when it races the first (ON CONFLICT waits for the other insert). The
+# counter's row lock is held for this one statement and its commit only.
+# The answer's columns: the counter after this vote changed it (NULL when nothing
+# changed), the counter as the statement found it, and the source votes.
+_VOTE_SQL = """
+WITH paper AS (
+    SELECT id, upvote_count, source_upvotes FROM {paper} WHERE {key} = %(key)s{visible}
+), changed AS (
+    {change}
+    RETURNING paper_id
+), counted AS (
+    UPDATE {paper} SET upvote_count = upvote_count {sign} (SELECT count(*) FROM changed)
+    WHERE id = (SELECT paper_id FROM changed LIMIT 1)
+    RETURNING upvote_count
+)
+SELECT (SELECT upvote_count FROM counted), upvote_count, source_upvotes FROM paper
+"""
+_ADD_VOTE = """INSERT INTO {upvote} (user_id, paper_id, created_at)
+    SELECT %(user)s, id, %(now)s FROM paper
+    ON CONFLICT (user_id, paper_id) DO NOTHING"""
+_REMOVE_VOTE = """DELETE FROM {upvote}
+    WHERE user_id = %(user)s AND paper_id = (SELECT id FROM paper)"""
+
+
+@functools.cache
+def _vote_sql(*, add: bool, by_arxiv_id: bool) -> str:
+    """The statement that adds (or removes) a vote on the paper with this id (or arXiv id:
+    visible papers only, as the API shows them)."""
+    return _VOTE_SQL.format(
+        paper=Paper._meta.db_table,
+        key="arxiv_id" if by_arxiv_id else "id",
+        visible=" AND NOT hidden" if by_arxiv_id else "",
+        change=(_ADD_VOTE if add else _REMOVE_VOTE).format(upvote=Upvote._meta.db_table),
+        sign="+" if add else "-",
+    )
+
+
+def _vote_postgresql(
+    *, key: int | str, by_arxiv_id: bool, user: Any, add: bool
+) -> tuple[int, int] | None:
+    """Run the vote statement: the paper's (upvote_count, source_upvotes) after it, None
+    when there is no such paper. When a vote row changed, the feed version moves once the
+    vote is committed (at once in autocommit)."""
+    params = {"key": key, "user": user.pk}
+    if add:
+        params["now"] = timezone.now()
+    row = fetch_row(_vote_sql(add=add, by_arxiv_id=by_arxiv_id), params)
+    if row is None:
+        return None
+    after, before, source = row
+    if after is None:
+        return before, source  # nothing changed
+    transaction.on_commit(bump_feed_version)
+    return after, source
+
+
+def _vote_orm(*, paper: Paper, user: Any, add: bool) -> VoteState:
+    """Other databases (SQLite): the row and the counter in one transaction; the unique
+    constraint, not a Python check, decides duplicates."""
+    with transaction.atomic():
+        if add:
+            try:
+                with transaction.atomic():
+                    Upvote.objects.create(user=user, paper=paper)
+                changed = 1
+            except IntegrityError:
+                changed = 0  # already upvoted: nothing changes
+        else:
+            changed, _ = Upvote.objects.filter(user=user, paper=paper).delete()
+        if changed:
+            delta = changed if add else -changed
+            Paper.objects.filter(pk=paper.pk).update(upvote_count=F("upvote_count") + delta)
+            transaction.on_commit(bump_feed_version)
+        counts = Paper.objects.filter(pk=paper.pk).values("upvote_count", "source_upvotes").get()
     paper.upvote_count = counts["upvote_count"]
-    return VoteState(upvoted=upvoted, upvotes=counts["upvote_count"] + counts["source_upvotes"])
+    return VoteState(upvoted=add, upvotes=counts["upvote_count"] + counts["source_upvotes"])
+
+
+def _vote(*, paper: Paper, user: Any, add: bool) -> VoteState:
+    if connection.vendor != "postgresql":
+        return _vote_orm(paper=paper, user=user, add=add)
+    found = _vote_postgresql(key=paper.pk, by_arxiv_id=False, user=user, add=add)
+    if found is None:
+        raise Paper.DoesNotExist(f"paper {paper.pk} is gone")
+    paper.upvote_count, source = found
+    return VoteState(upvoted=add, upvotes=paper.upvote_count + source)
 
 
 def paper_upvote(*, paper: Paper, user: Any) -> VoteState:
-    """Add the member's vote (idempotent): the row and the counter move in one transaction;
-    the unique constraint, not a Python check, decides duplicates."""
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                Upvote.objects.create(user=user, paper=paper)
-        except IntegrityError:
-            pass  # already upvoted: nothing changes
-        else:
-            Paper.objects.filter(pk=paper.pk).update(upvote_count=F("upvote_count") + 1)
-            transaction.on_commit(bump_feed_version)
-        return _vote_state(paper, True)
+    """Add the member's vote (idempotent): the row and the counter move together."""
+    return _vote(paper=paper, user=user, add=True)
 
 
 def paper_unvote(*, paper: Paper, user: Any) -> VoteState:
     """Remove the member's vote (idempotent)."""
-    with transaction.atomic():
-        deleted, _ = Upvote.objects.filter(user=user, paper=paper).delete()
-        if deleted:
-            Paper.objects.filter(pk=paper.pk).update(upvote_count=F("upvote_count") - deleted)
-            transaction.on_commit(bump_feed_version)
-        return _vote_state(paper, False)
+    return _vote(paper=paper, user=user, add=False)
+
+
+def paper_vote_by_arxiv_id(*, arxiv_id: str, user: Any, upvote: bool) -> VoteState | None:
+    """Upvote (or take back the vote on) the visible paper with this arXiv id, as the API
+    does: one statement on PostgreSQL, with no separate read of the paper. None when there
+    is no such visible paper."""
+    if connection.vendor != "postgresql":
+        rows = Paper.objects.visible().filter(arxiv_id=arxiv_id).only("id")[:1]
+        paper = next(iter(rows), None)  # a unique key: no ORDER BY (see paper_by_id)
+        return None if paper is None else _vote_orm(paper=paper, user=user, add=upvote)
+    found = _vote_postgresql(key=arxiv_id, by_arxiv_id=True, user=user, add=upvote)
+    if found is None:
+        return None
+    upvote_count, source = found
+    return VoteState(upvoted=upvote, upvotes=upvote_count + source)
 
 
 def paper_toggle_upvote(*, paper: Paper, user: Any) -> VoteState:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -17,11 +18,22 @@ _SPACE_RE = re.compile(r"\s+")
 
 def squash(text: str | None) -> str:
     """Collapse every run of whitespace (arXiv hard-wraps lines) into one space."""
-    return _SPACE_RE.sub(" ", text or "").strip()
+    if not text:
+        return ""
+    if type(text) is str:
+        # The same result as the regular expression below, several times faster:
+        # str.split() and `\s` agree on what whitespace is (tests/papers/test_sources_text.py).
+        return " ".join(text.split())
+    return _SPACE_RE.sub(" ", text).strip()  # not a string: fails as it always did
 
 
+@lru_cache(maxsize=4096)
 def parse_iso_datetime(text: str) -> datetime:
-    """An ISO 8601 timestamp (`2026-06-12T00:00:00.000Z`) as an aware UTC datetime."""
+    """An ISO 8601 timestamp (`2026-06-12T00:00:00.000Z`) as an aware UTC datetime.
+
+    Cached: a listing repeats the same few timestamps thousands of times, and datetimes are
+    immutable. A string that fails raises again every time (exceptions are not cached).
+    """
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {text!r}")

@@ -163,3 +163,66 @@ def test_members_upvoting_twice_at_once_and_taking_back_count_exactly():
     assert after_votes == (10, 10)
     assert paper.upvote_count == Upvote.objects.count() == 5
     assert Paper.objects.get(pk=paper.pk).upvote_count == 5
+
+
+@pytest.mark.postgres
+def test_an_api_vote_is_two_statements_the_token_and_the_vote(
+    client, paper, alice_token, django_assert_num_queries
+):
+    client.post(URL, headers=bearer(alice_token))  # records the token's use (a third one)
+
+    with django_assert_num_queries(2) as upvote:
+        response = client.delete(URL, headers=bearer(alice_token))
+    assert response.json() == {"upvoted": False, "upvotes": 7}
+    with django_assert_num_queries(2):
+        client.post(URL, headers=bearer(alice_token))
+    with django_assert_num_queries(2):
+        client.post(URL, headers=bearer(alice_token))  # no change: still one statement
+    with django_assert_num_queries(2):
+        missing = client.post("/api/papers/2401.99999/upvote", headers=bearer(alice_token))
+
+    assert missing.status_code == HTTPStatus.NOT_FOUND
+    token_lookup, vote = (q["sql"] for q in upvote.captured_queries)
+    assert "accounts_apitoken" in token_lookup
+    assert "papers_upvote" in vote
+    assert "SAVEPOINT" not in vote.upper()
+
+
+def test_a_vote_answers_json_whatever_the_client_accepts(client, paper, alice_token):
+    response = client.post(URL, headers={**bearer(alice_token), "Accept": "text/html"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"upvoted": True, "upvotes": 8}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_members_toggling_votes_on_hot_papers_through_the_api_never_drift():
+    """A small upvote storm through the API: each call answers the state it asked for, and
+    every counter equals its rows at the end."""
+    papers = [PaperFactory(arxiv_id=f"2606.0010{n}", source_upvotes=3) for n in range(3)]
+    tokens = [api_token_create(user=UserFactory(), name="t").plaintext for _ in range(12)]
+
+    def member(index: int, token: str):
+        def run() -> list[str]:
+            browser, wrong = Client(), []
+            voted: dict[str, bool] = {}
+            for step in range(12):
+                arxiv_id = papers[(index + step * 7) % len(papers)].arxiv_id
+                up = not voted.get(arxiv_id, False)
+                method = browser.post if up else browser.delete
+                answer = method(f"/api/papers/{arxiv_id}/upvote", headers=bearer(token))
+                if answer.status_code != HTTPStatus.OK or answer.json()["upvoted"] is not up:
+                    wrong.append(f"{arxiv_id} {answer.status_code} {answer.content!r}")
+                voted[arxiv_id] = up
+            return wrong
+
+        return run
+
+    results = _run_together([member(i, token) for i, token in enumerate(tokens)])
+
+    assert results == [[]] * len(tokens)
+    for paper in papers:
+        paper.refresh_from_db()
+        assert paper.upvote_count == Upvote.objects.filter(paper=paper).count()

@@ -114,3 +114,25 @@ def test_without_a_live_subscription_every_read_asks_the_cache():
     cache.incr("watched-dead")  # a change whose announcement was lost
 
     assert counter.get() == 8
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the Redis cache needs REDIS_URL")
+def test_a_bump_is_one_round_trip_and_never_restarts_the_counter_at_one(monkeypatch):
+    from redis.client import Pipeline
+
+    from config.cache import WatchedCounter
+
+    counter = WatchedCounter("watched-bump", start=lambda: 5_000)
+    assert counter.get() == 5_000
+    sent: list[int] = []
+    execute = Pipeline.execute
+    monkeypatch.setattr(
+        Pipeline, "execute", lambda self, *a, **k: sent.append(1) or execute(self, *a, **k)
+    )
+
+    counter.bump()
+    assert (counter.get(), sent) == (5_001, [1])
+
+    cache.delete("watched-bump")  # evicted
+    counter.bump()
+    assert counter.get() == 5_000  # from `start`, not 1

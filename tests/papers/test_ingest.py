@@ -175,6 +175,7 @@ def test_ingesting_keeps_local_upvote_count(alice):
         ({"published_at": dt.datetime(1900, 1, 1, tzinfo=UTC)}, "out of range"),
         ({"published_at": dt.datetime(2999, 1, 1, tzinfo=UTC)}, "out of range"),
         ({"github_repo": "javascript:alert(1)"}, "github repo is not an http(s) URL"),
+        ({"project_page": "https://[::1/x"}, "project page is not an http(s) URL"),
         ({"authors": [Author("x" * 1000)]}, "an author name is 1,000 characters long"),
     ],
 )
