@@ -8,7 +8,7 @@ from typing import Any
 
 from papers.sources import arxiv, hf
 from papers.sources.records import ParsedItem, SourceError
-from papers.sources.text import parse_xml
+from papers.sources.text import json_loads, parse_xml
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
@@ -52,7 +52,7 @@ def _json_type(value: Any) -> str:
 
 def _parse_json(text: bytes) -> list[ParsedItem]:
     try:
-        data = json.loads(text)
+        data = json_loads(text)
     except UnicodeDecodeError:
         raise SourceError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:

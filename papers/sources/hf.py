@@ -16,7 +16,7 @@ from papers.sources.records import (
     SourceError,
     split_arxiv_id,
 )
-from papers.sources.text import parse_iso_datetime, squash
+from papers.sources.text import json_loads, parse_iso_datetime, squash
 
 SOURCE = "hf"
 PAGE_SIZE = 100
@@ -147,7 +147,7 @@ def fetch_daily_papers(day: date, *, page_size: int = PAGE_SIZE) -> list[ParsedI
             params = {"date": day.isoformat(), "p": page, "limit": page_size}
             response = fetch(url, params=params, client=client)
             try:
-                items = response.json()
+                items = json_loads(response.content)
             except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 raise SourceError(f"GET {response.url}: the response is not JSON") from None
             if not isinstance(items, list):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -14,6 +16,16 @@ from defusedxml.ElementTree import fromstring
 from papers.sources.records import SourceError
 
 _SPACE_RE = re.compile(r"\s+")
+# An escaped NUL (\u0000) not itself escaped: PostgreSQL stores no NUL in text or jsonb.
+_JSON_NUL_RE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def json_loads(data: bytes) -> Any:
+    """Decode JSON from a source, dropping NUL characters (which no database column can
+    hold) so that one stray NUL costs neither its paper nor the whole listing."""
+    if b"\\u0000" in data:
+        data = _JSON_NUL_RE.sub(rb"\1", data)
+    return json.loads(data)
 
 
 def squash(text: str | None) -> str:

@@ -246,3 +246,16 @@ def test_arxiv_atom_and_rss_files_ingest_with_old_style_ids():
     assert old.listed_on == dt.date(2004, 12, 19)
     assert [a["name"] for a in old.authors] == ["Adrian Del Maestro", "Subir Sachdev"]
     assert Paper.objects.get(arxiv_id="2604.21935").listed_on == dt.date(2026, 4, 27)
+
+
+def test_a_nul_character_in_a_listing_costs_no_paper(tmp_path):
+    items = json.loads(HF_DAILY.read_text())
+    items[0]["paper"]["summary"] = "Before\u0000after"
+    path = tmp_path / "nul.json"
+    path.write_text(json.dumps(items))
+
+    run = papers_ingest(source="file", parameters={}, fetch=lambda: files.read_file(path))
+
+    assert run.status == "succeeded"
+    assert Paper.objects.count() == len(items)
+    assert Paper.objects.get(arxiv_id=items[0]["paper"]["id"]).abstract == "Beforeafter"

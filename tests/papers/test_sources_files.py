@@ -282,3 +282,13 @@ def test_bad_entries_are_rejected_and_the_good_ones_kept(tmp_path, fixture_bytes
 
 def test_an_empty_array_is_no_papers(tmp_path):
     assert files.read_file(write(tmp_path, "none.json", "[]")) == []
+
+
+def test_escaped_nul_characters_are_dropped_and_the_papers_kept(tmp_path):
+    items = json.loads(HF_DAILY.read_text())[:2]
+    items[0]["paper"]["title"] = "Null\u0000 byte"
+    items[1]["paper"]["summary"] = "A backslash then u0000 stays: \\u0000."
+    records = files.read_file(write(tmp_path, "nul.json", json.dumps(items)))
+
+    assert records[0].title == "Null byte"
+    assert records[1].abstract == "A backslash then u0000 stays: \\u0000."
