@@ -62,6 +62,7 @@ from papers.selectors import (
     papers_in_period,
     search_papers,
     search_terms,
+    top_matches,
     trending_papers,
     upvoted_ids,
 )
@@ -250,7 +251,7 @@ def papers_matching(query: str, *, limit: int) -> list[Paper]:
     the latest papers for an empty query."""
     if not query.strip():
         return list(_listing().order_by("-listed_on", "-published_at", "-id")[:limit])
-    found = list(search_papers(query)[:limit])
+    found = top_matches(query, limit=limit)
     arxiv_id = arxiv_id_in_query(query)
     if arxiv_id and all(p.arxiv_id != arxiv_id for p in found):
         paper = paper_by_id(arxiv_id)

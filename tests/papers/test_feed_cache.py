@@ -68,3 +68,26 @@ def test_a_body_built_while_the_version_moved_is_never_served():
     selectors.cache_for_feed("t:page", version, b"built before the upvote", timeout=60)
 
     assert selectors.cached_for_feed("t:page")[1] is None
+
+
+@pytest.mark.django_db
+def test_the_search_ranking_is_kept_until_the_papers_change():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import PaperFactory
+
+    PaperFactory(title="Diffusion models for proteins")
+    PaperFactory(title="Diffusion transformers at scale")
+
+    first = selectors.top_matches("diffusion", limit=10)
+    with CaptureQueriesContext(connection) as again:
+        second = selectors.top_matches("diffusion", limit=10)
+    selectors.bump_feed_version()
+    with CaptureQueriesContext(connection) as after_a_change:
+        selectors.top_matches("diffusion", limit=10)
+
+    assert [p.pk for p in second] == [p.pk for p in first]
+    assert len(first) == 2
+    assert len(again) == 1  # the papers by id; the ranking came from the cache
+    assert len(after_a_change) == 2  # ranked again, then the papers
