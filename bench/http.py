@@ -83,8 +83,15 @@ def server_env(port: int) -> dict[str, str]:
     return env
 
 
+# What browsers and HTTP libraries (huggingface_hub's included) send; --identity leaves
+# it out, as a client that takes no compression.
+ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate"}
+HEADERS = {"X-Forwarded-Proto": "https", **ACCEPT_ENCODING}  # production redirects plain HTTP
+
+
 def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
     """Run wrk; requests/s and latency percentiles in ms."""
+    headers = [arg for name, value in HEADERS.items() for arg in ("-H", f"{name}: {value}")]
     output = subprocess.run(
         [
             "wrk",
@@ -92,8 +99,7 @@ def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
             f"-c{connections}",
             f"-d{duration}s",
             "--latency",
-            "-H",
-            "X-Forwarded-Proto: https",  # production settings redirect plain HTTP
+            *headers,
             url,
         ],
         capture_output=True,
@@ -161,11 +167,15 @@ def measure(
     }
 
 
-def body_size(url: str) -> int:
+def body_sizes(url: str) -> tuple[int, int]:
+    """The answer's size as sent (compressed when the client asks for it) and as read."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    headers = {"Accept-Encoding": "identity", **HEADERS}
+    with httpx.stream("GET", url, headers=headers, timeout=30) as response:
+        response.raise_for_status()
+        sent = sum(len(chunk) for chunk in response.iter_raw())
     response = httpx.get(url, headers={"X-Forwarded-Proto": "https"}, timeout=30)
-    response.raise_for_status()
-    return len(response.content)
+    return sent, len(response.content)
 
 
 def main() -> None:
@@ -186,8 +196,16 @@ def main() -> None:
         action="store_false",
         help="skip the fixed answer of each endpoint's size",
     )
+    parser.add_argument(
+        "--identity",
+        action="store_true",
+        help="do not ask for compressed answers (by default wrk sends Accept-Encoding: gzip)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    if args.identity:
+        for name in ACCEPT_ENCODING:
+            HEADERS.pop(name)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
@@ -214,8 +232,13 @@ def main() -> None:
             flush=True,
         )
         for name, path in targets.items():
-            size = body_size(f"{base}{path}")
-            result = {"endpoint": name, "path": path, "bytes": size}
+            size, uncompressed = body_sizes(f"{base}{path}")
+            result = {
+                "endpoint": name,
+                "path": path,
+                "bytes": size,
+                "bytes_uncompressed": uncompressed,
+            }
             result.update(measure(base, path, **options))
             if args.size_reference:
                 reference = measure(base, f"/bench/bytes/{size}", **options)
@@ -233,7 +256,15 @@ def main() -> None:
         server.wait(timeout=30)
     if args.json:
         args.json.write_text(
-            json.dumps({"workers": args.workers, **options, "endpoints": results}, indent=2)
+            json.dumps(
+                {
+                    "workers": args.workers,
+                    **options,
+                    "headers": HEADERS,
+                    "endpoints": results,
+                },
+                indent=2,
+            )
         )
 
 

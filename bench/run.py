@@ -271,12 +271,19 @@ def plain_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _kib(endpoint: dict[str, Any]) -> str:
+    """KiB sent, and read when the answer travelled compressed."""
+    sent = _n(endpoint["bytes"] / 1024)
+    raw = endpoint.get("bytes_uncompressed", endpoint["bytes"])
+    return sent if raw == endpoint["bytes"] else f"{sent} ({_n(raw / 1024)})"
+
+
 def http_rows(results: dict[str, Any]) -> list[list[str]]:
     return [
         [
             e["endpoint"],
             f"`{e['path']}`",
-            _n(e["bytes"] / 1024),
+            _kib(e),
             _n(e["rps"]),
             f"{e['p50']:.2f}",
             f"{e['p99']:.2f}",
@@ -291,7 +298,7 @@ def http_rows(results: dict[str, Any]) -> list[list[str]]:
 HTTP_HEADER = [
     "endpoint",
     "path",
-    "KiB",
+    "KiB sent (read)",
     "req/s",
     "p50 ms",
     "p99 ms",
@@ -424,9 +431,17 @@ def report(
         f"Redis cache), wrk with {http['connections']} connections (its default). Each "
         f"endpoint and the baseline (`/healthz/live`, a two-byte answer through the same "
         f"middleware) alternate {http['rounds']} times for {http['duration']} s each; the "
-        "figures are their means. The same-size ratio is that of a fixed answer as large as "
-        "the endpoint's (`/bench/bytes/<n>`, bench/settings.py): what the size of the "
-        "answer alone allows on this machine.",
+        "figures are their means. wrk sends "
+        + (
+            f"`Accept-Encoding: {http['headers']['Accept-Encoding']}`, as browsers and "
+            "huggingface_hub do, so answers travel compressed (the KiB column gives the size "
+            "sent, and in brackets the size read). "
+            if "Accept-Encoding" in http.get("headers", {})
+            else "no `Accept-Encoding`, so answers travel uncompressed. "
+        )
+        + "The same-size ratio is that of a fixed answer as large as what the endpoint sends "
+        "(`/bench/bytes/<n>`, bench/settings.py): what the size of the answer alone allows "
+        "on this machine.",
         "",
         markdown_table(HTTP_HEADER, http_rows(results)),
         "",

@@ -95,6 +95,10 @@ except Exception as exc:  # dj-database-url raises ValueError or its own errors
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+elif not env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    # The token lookup and the vote are prepared on their connection (config.db.fetch_row);
+    # a pooler handing out connections per transaction (PgBouncer < 1.21) needs this off.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set, in-process memory otherwise.

@@ -53,6 +53,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.authentication import BearerTokenAuthentication, OptionalBearerTokenAuthentication
 from papers.models import Paper, PaperQuerySet
 from papers.periods import Period
+from papers.responses import cached_response, sends_gzip
 from papers.selectors import (
     arxiv_id_in_query,
     cache_for_feed,
@@ -177,12 +178,17 @@ def cached_read(
     if body is None:
         body = JSONRenderer().render(build())
         cache_for_feed(key, version, body, READ_CACHE_SECONDS)
-    etag = f'"{hashlib.blake2b(f"{key}:{version}".encode(), digest_size=16).hexdigest()}"'
+    tag = hashlib.blake2b(f"{key}:{version}".encode(), digest_size=16).hexdigest()
+    # Each content coding is its own representation, with its own strong ETag.
+    etag = f'"{tag}-gz"' if sends_gzip(request, body) else f'"{tag}"'
     response: HttpResponse
     if _etag_matches(request, etag):
         response = HttpResponseNotModified()
+        patch_vary_headers(response, ("Accept-Encoding",))
     else:
-        response = HttpResponse(body, content_type="application/json")
+        response = cached_response(
+            request, key=key, version=version, body=body, content_type="application/json"
+        )
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache" if member is not None else "no-cache"
     if per_member:

@@ -24,6 +24,7 @@ from papers import selectors, services
 from papers.markdown import paper_as_markdown
 from papers.models import Paper
 from papers.periods import Period, parse_period, period_of
+from papers.responses import cached_response
 from papers.sources import arxiv
 
 KINDS = {"date": "Daily", "week": "Weekly", "month": "Monthly"}
@@ -47,12 +48,12 @@ def cache_for_visitors(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         key = f"papers:page:{today}:{path}"
         version, cached = selectors.cached_for_feed(key)
         if cached is not None:
-            return HttpResponse(cached)
+            return cached_response(request, key=key, version=version, body=cached)
         response = view(request, *args, **kwargs)
         if response.status_code == HTTPStatus.OK and not response.cookies:
-            selectors.cache_for_feed(
-                key, version, response.content, timeout=selectors.FEED_CACHE_SECONDS
-            )
+            body = response.content
+            selectors.cache_for_feed(key, version, body, timeout=selectors.FEED_CACHE_SECONDS)
+            return cached_response(request, key=key, version=version, body=body)
         return response
 
     return wrapper

@@ -94,3 +94,20 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "options"), [(None, "{}"), ("false", "{'prepare_threshold': None}")]
+)
+def test_prepared_statements_can_be_turned_off_for_poolers(tmp_path, flag, options):
+    env = {"DATABASE_URL": "postgres://u@db.invalid:5432/x"}
+    if flag is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = flag
+    clean = {"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), **env}
+    code = "import config.settings as s; print(s.DATABASES['default'].get('OPTIONS', {}))"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == options

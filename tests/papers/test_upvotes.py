@@ -266,3 +266,17 @@ def test_one_member_voting_and_unvoting_from_many_tabs_at_once_never_drifts():
     rows = Upvote.objects.filter(paper=paper).count()
     assert rows in (0, 1)
     assert Paper.objects.get(pk=paper.pk).upvote_count == rows
+
+
+def test_deleting_a_member_counts_their_votes_out(alice, bob):
+    first, second = PaperFactory(), PaperFactory()
+    for member in (alice, bob):
+        paper_upvote(paper=first, user=member)
+    paper_upvote(paper=second, user=alice)
+
+    alice.delete()
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.upvote_count, second.upvote_count) == (1, 0)
+    assert first.upvotes.count() == 1
