@@ -432,6 +432,23 @@ class PaperListApi(ListAPIView):
         return cached_read(request, scope="list", build=build, per_member=True)
 
 
+def _vote_schema(operation_id: str, summary: str, description: str) -> Callable[..., Any]:
+    """The OpenAPI description of an upvote or an unvote."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        tags=[PAPERS_TAG],
+        parameters=[_paper_id_parameter],
+        request=None,
+        responses={
+            HTTPStatus.OK: VoteStateSerializer,
+            HTTPStatus.NOT_FOUND: ErrorSerializer,
+            **_member_errors,
+        },
+    )
+
+
 class PaperUpvoteApi(APIView):
     """A member's vote. After authentication, each call is one SQL statement: the paper is
     found by its unique arXiv id inside the vote (see paper_vote_by_arxiv_id), and the
@@ -453,34 +470,16 @@ class PaperUpvoteApi(APIView):
             raise exceptions.NotFound("Paper not found")
         return Response({"upvoted": state.upvoted, "upvotes": state.upvotes})
 
-    @extend_schema(
-        operation_id="paper_upvote",
-        summary="Upvote a paper",
-        description="Idempotent: a second upvote keeps the one vote.",
-        tags=[PAPERS_TAG],
-        parameters=[_paper_id_parameter],
-        request=None,
-        responses={
-            HTTPStatus.OK: VoteStateSerializer,
-            HTTPStatus.NOT_FOUND: ErrorSerializer,
-            **_member_errors,
-        },
+    @_vote_schema(
+        "paper_upvote", "Upvote a paper", "Idempotent: a second upvote keeps the one vote."
     )
     def post(self, request: Request, paper_id: str) -> Response:
         return self._vote(request, paper_id, upvote=True)
 
-    @extend_schema(
-        operation_id="paper_unvote",
-        summary="Take back an upvote",
-        description="Idempotent: taking back a vote that is not there changes nothing.",
-        tags=[PAPERS_TAG],
-        parameters=[_paper_id_parameter],
-        request=None,
-        responses={
-            HTTPStatus.OK: VoteStateSerializer,
-            HTTPStatus.NOT_FOUND: ErrorSerializer,
-            **_member_errors,
-        },
+    @_vote_schema(
+        "paper_unvote",
+        "Take back an upvote",
+        "Idempotent: taking back a vote that is not there changes nothing.",
     )
     def delete(self, request: Request, paper_id: str) -> Response:
         return self._vote(request, paper_id, upvote=False)

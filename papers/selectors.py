@@ -243,15 +243,9 @@ def search_papers(query: str) -> PaperQuerySet:
 
 
 def top_matches(query: str, *, limit: int) -> list[Paper]:
-    """The `limit` most relevant visible papers for `query`; the ranking (ranking every
-    match of a common word is the slow part) is cached until the papers change."""
-    digest = hashlib.sha256(query.encode()).hexdigest()
-    key = f"papers:search-top:{feed_version()}:{limit}:{digest}"
-    ids = cache.get(key)
-    if ids is None:
-        ids = list(search_papers(query).values_list("pk", flat=True)[:limit])
-        cache.set(key, ids, timeout=FEED_CACHE_SECONDS)
-    return _in_order(ids)
+    """The `limit` most relevant visible papers for `query`: the first page of search_page,
+    whose ranking (the slow part for a common word) is cached until the papers change."""
+    return search_page(query, page=1, size=limit).papers
 
 
 def search_terms(query: str) -> list[str]:
