@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from papers import caching
+from papers.caching import PaperRef
 from papers.models import IngestRun, Paper, Upvote
-from papers.selectors import bump_feed_version
 
 
 @admin.register(Paper)
@@ -31,18 +31,23 @@ class PaperAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Paper, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        transaction.on_commit(bump_feed_version)  # moderation shows at once
+        touched = [obj]
+        if change and form.initial.get("listed_on") not in (None, obj.listed_on):
+            touched.append(PaperRef(obj.arxiv_id, form.initial["listed_on"]))  # it moved
+        caching.changed(papers=touched, catalog=True, hard=True)  # moderation shows at once
 
     @admin.action(description="Hide the selected papers")
     def hide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
+        touched = [PaperRef(*row) for row in queryset.values_list("arxiv_id", "listed_on")]
         count = queryset.update(hidden=True)
-        transaction.on_commit(bump_feed_version)
+        caching.changed(papers=touched, catalog=True, hard=True)
         self.message_user(request, f"Hid {count} papers.", messages.SUCCESS)
 
     @admin.action(description="Show the selected papers again")
     def unhide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
+        touched = [PaperRef(*row) for row in queryset.values_list("arxiv_id", "listed_on")]
         count = queryset.update(hidden=False)
-        transaction.on_commit(bump_feed_version)
+        caching.changed(papers=touched, catalog=True, hard=True)
         self.message_user(request, f"Unhid {count} papers.", messages.SUCCESS)
 
 

@@ -16,27 +16,24 @@ Dates. Every time is written `YYYY-MM-DDTHH:MM:SS.sssZ` in true UTC:
   instant, and its date is the publication date. (huggingface_hub's PaperInfo reads this
   key as `submitted_at`; the listing day is in `paper.submittedOnDailyAt`.)
 
-Caching. Reads send an ETag made from the feed version (bumped by every upvote,
-submission and ingestion), the request and a five-minute window, answer a matching
-`If-None-Match` with 304, and keep the rendered body in the cache under that ETag. The
-window bounds how long a change that does not bump the version (a moderator hiding a
-paper in the admin) or the passing of time (the trending ranking) can go unseen.
+Caching. Reads are kept as entries of papers.caching (see its docstring): an answer
+depends on the papers it shows, and a vote changes only the answers that show that paper.
+A changed answer is rebuilt at most once a second, so under votes an answer may be up to
+about a second old: the `Age` header says how old. Reads send an ETag and answer a
+matching `If-None-Match` with 304. Answers that say what the caller upvoted are kept per
+member and are never late on the member's own votes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
 from django.db.models import F, Q
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
-from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
@@ -51,13 +48,13 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.authentication import BearerTokenAuthentication, OptionalBearerTokenAuthentication
+from caching.responses import answer
+from caching.store import DEFAULT_TTL
 from papers.models import Paper, PaperQuerySet
-from papers.periods import Period
-from papers.responses import cached_response, sends_gzip
+from papers.periods import Period, parse_period
 from papers.selectors import (
+    TRENDING_DAYS,
     arxiv_id_in_query,
-    cache_for_feed,
-    cached_for_feed,
     listing,
     paper_by_id,
     papers_in_period,
@@ -89,7 +86,9 @@ from papers.services import (
 from papers.sources import arxiv
 from papers.sources.records import split_arxiv_id
 
-READ_CACHE_SECONDS = 300
+DAILY_PARAMS = ("date", "week", "month", "submitter", "sort", "p", "limit")
+TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
+MIN_UPVOTES_REFRESH_SECONDS = 5
 # Part of every ETag and cache key: change it when a response shape changes.
 REPRESENTATION = "2026-11-api-1"
 PAPER_ID_PATTERN = r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})(v\d+)?$"
@@ -148,52 +147,34 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return JsonResponse({"error": "Not found"}, status=HTTPStatus.NOT_FOUND)
 
 
-def _etag_matches(request: Request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
-    if not header:
-        return False
-    etags = {tag.removeprefix("W/") for tag in parse_etags(header)}
-    return "*" in etags or etag in etags
+def _cache_key(request: Request, scope: str, params: tuple[str, ...]) -> str:
+    """What an answer depends on in the request: the site's address and the parameters this
+    endpoint reads, nothing else (other parameters never make a new entry)."""
+    query = request.query_params
+    values = [(name, query.getlist(name)) for name in params if name in query]
+    return repr((REPRESENTATION, scope, request.scheme, request.get_host(), values))
 
 
-def cached_read(
-    request: Request, *, scope: str, build: Callable[[], Any], per_member: bool = False
-) -> HttpResponse:
-    """A read answered from its ETag (304) or the cache when nothing changed, else built.
+def _shown_papers(items: Any, path: tuple[str, ...] = ()) -> list[str]:
+    """The scopes of the papers in an answer (a list of items, or an item)."""
+    rows = items if isinstance(items, list) else [items]
+    scopes = []
+    for row in rows:
+        for step in path:
+            row = row[step]
+        scopes.append(f"paper:{row['id']}")
+    return scopes
 
-    One cache round trip when the answer is cached: the feed version and the body kept for
-    it come together, and `build` (which validates the query) runs only on a miss, so a
-    query that fails validation is never cached.
 
-    `per_member`: the body depends on who asks (e.g. `upvoted`), so the ETag and the cache
-    key include the member, and shared caches are told to keep it private.
-    """
-    member = request.user.pk if per_member and request.user.is_authenticated else None
-    window = int(time.time() // READ_CACHE_SECONDS)
-    source = "\n".join(
-        [REPRESENTATION, scope, request.get_host(), request.get_full_path(), str(member)]
-    )
-    key = f"api:read:{window}:{hashlib.blake2b(source.encode(), digest_size=16).hexdigest()}"
-    version, body = cached_for_feed(key)
-    if body is None:
-        body = JSONRenderer().render(build())
-        cache_for_feed(key, version, body, READ_CACHE_SECONDS)
-    tag = hashlib.blake2b(f"{key}:{version}".encode(), digest_size=16).hexdigest()
-    # Each content coding is its own representation, with its own strong ETag.
-    etag = f'"{tag}-gz"' if sends_gzip(request, body) else f'"{tag}"'
-    response: HttpResponse
-    if _etag_matches(request, etag):
-        response = HttpResponseNotModified()
-        patch_vary_headers(response, ("Accept-Encoding",))
-    else:
-        response = cached_response(
-            request, key=key, version=version, body=body, content_type="application/json"
-        )
-    response["ETag"] = etag
-    response["Cache-Control"] = "private, no-cache" if member is not None else "no-cache"
-    if per_member:
-        patch_vary_headers(response, ("Authorization", "Cookie"))
-    return response
+def _period_scopes(request: Request) -> list[str]:
+    """The days of the period a query names (none when it names none, or no valid one)."""
+    for kind in ("date", "week", "month"):
+        if value := request.query_params.get(kind):
+            try:
+                return [f"day:{day}" for day in parse_period(kind, value).days]
+            except (ValueError, OverflowError):
+                return []
+    return []
 
 
 def _valid_query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
@@ -203,12 +184,16 @@ def _valid_query(serializer_class: type[Serializer], request: Request) -> dict[s
     return query.validated_data
 
 
+def _member_id(request: Request) -> int | None:
+    """The caller, when an answer says what they upvoted."""
+    return request.user.pk if request.user.is_authenticated else None
+
+
 def _error(status: HTTPStatus, message: str, **headers: str) -> Response:
     return Response({"error": message}, status=status, headers=headers or None)
 
 
-def _paper_or_404(paper_id: str) -> Paper:
-    arxiv_id, _version = split_arxiv_id(paper_id)
+def _paper_or_404(arxiv_id: str) -> Paper:
     paper = paper_by_id(arxiv_id)
     if paper is None:
         raise exceptions.NotFound("Paper not found")
@@ -326,7 +311,21 @@ class DailyPapersApi(APIView):
             )
             return HfDailyPaperSerializer(papers, many=True).data
 
-        return cached_read(request, scope="daily", build=build)
+        days = _period_scopes(request)
+        max_age = DEFAULT_TTL
+        if not days and request.query_params.get("sort") == "trending":
+            # The site's trending ranking: the last days' votes, and the passing of time.
+            today = timezone.now().date()
+            days = [f"day:{today - timedelta(days=n)}" for n in range(TRENDING_DAYS)]
+            max_age = TRENDING_REFRESH_SECONDS
+        return answer(
+            request,
+            key=_cache_key(request, "daily", DAILY_PARAMS),
+            build=build,
+            known_scopes=("catalog", *days),
+            scopes=lambda data: _shown_papers(data, ("paper",)),
+            max_age=max_age,
+        )
 
 
 class PaperInfoApi(APIView):
@@ -346,10 +345,12 @@ class PaperInfoApi(APIView):
         },
     )
     def get(self, request: Request, paper_id: str) -> HttpResponse:
-        return cached_read(
+        arxiv_id, _version = split_arxiv_id(paper_id)
+        return answer(
             request,
-            scope="paper",
-            build=lambda: HfPaperInfoSerializer(_paper_or_404(paper_id)).data,
+            key=_cache_key(request, f"paper:{arxiv_id}", ()),
+            build=lambda: HfPaperInfoSerializer(_paper_or_404(arxiv_id)).data,
+            known_scopes=(f"paper:{arxiv_id}",),
         )
 
 
@@ -383,7 +384,14 @@ class PaperSearchApi(APIView):
             }
             return HfSearchResultSerializer(papers, many=True, context=context).data
 
-        return cached_read(request, scope="search", build=build, per_member=True)
+        return answer(
+            request,
+            key=_cache_key(request, "search", ("q", "limit")),
+            build=build,
+            known_scopes=("catalog",),
+            scopes=lambda data: _shown_papers(data, ("paper",)),
+            member_id=_member_id(request),
+        )
 
 
 # --- our own API ----------------------------------------------------------------------
@@ -429,7 +437,19 @@ class PaperListApi(ListAPIView):
             data = PaperSerializer(page, many=True, context=context).data
             return self.get_paginated_response(data).data
 
-        return cached_read(request, scope="list", build=build, per_member=True)
+        params = ("since", "until", "q", "has_github", "min_upvotes", "cursor", "limit")
+        return answer(
+            request,
+            key=_cache_key(request, "list", params),
+            build=build,
+            known_scopes=("catalog",),
+            scopes=lambda data: [f"paper:{item['arxiv_id']}" for item in data["results"]],
+            member_id=_member_id(request),
+            # Which papers pass a vote threshold moves with every vote, shown or not.
+            max_age=MIN_UPVOTES_REFRESH_SECONDS
+            if "min_upvotes" in request.query_params
+            else DEFAULT_TTL,
+        )
 
 
 def _vote_schema(operation_id: str, summary: str, description: str) -> Callable[..., Any]:

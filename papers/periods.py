@@ -36,6 +36,11 @@ class Period:
             return f"{self.first:%B %Y}"
         return f"{self.first:%A, %B} {self.first.day}, {self.first.year}"
 
+    @property
+    def days(self) -> list[date]:
+        """Every day of the period, in order."""
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
     def containing(self, kind: str) -> Period:
         """The period of another kind that contains this period's first day."""
         return period_of(kind, self.first)

@@ -3,94 +3,38 @@ with a constant number of queries."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, Max, Min, Q, Value, When, Window
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Cast, Power
 
-from config.cache import LocalBytesCache, WatchedCounter
 from papers.models import Paper, PaperQuerySet, Upvote
 from papers.periods import Period, period_of
 from papers.sources.records import is_valid_arxiv_id, split_arxiv_id
 
 ORDERS = ("votes", "newest")
 FEED_PAGE_SIZE = 50
-FEED_CACHE_SECONDS = 600
-RELATED_CACHE_SECONDS = 3600
 SEARCH_PAGE_SIZE = 20
 TRENDING_DAYS = 7
 TRENDING_GRAVITY = 1.8
-_FEED_VERSION_KEY = "papers:feed-version"
-
-
-# Bodies of pages and API answers, kept in this process too: with the version's copy below,
-# most requests then make no round trip to the shared cache, nor fetch a 100-250 KB body.
-_near_cache = LocalBytesCache(max_bytes=32 * 2**20)
-
-
-def _new_feed_version() -> int:
-    """A version no earlier process has seen: after the shared cache is flushed, counting
-    again from 1 would make old copies in processes' near caches look current."""
-    return secrets.randbits(52)
-
-
-_feed_version = WatchedCounter(_FEED_VERSION_KEY, start=_new_feed_version)
-
-
-def feed_version() -> int:
-    """A number that changes whenever anything a feed shows changes (see bump_feed_version).
-
-    Each process keeps a copy that Redis pub/sub keeps current (config.cache.WatchedCounter),
-    so most reads cost no round trip.
-    """
-    return _feed_version.get()
-
-
-def cached_for_feed(key: str) -> tuple[int, bytes | None]:
-    """The feed version and the body kept under `key` for that version (None if there is
-    none, or only one built for an older version).
-
-    At most one round trip to the shared cache: none when this process holds the body for
-    the current version, else one for the version and the body together.
-    """
-    near = _near_cache.get(key)
-    if near is not None:
-        version = feed_version()
-        if near[0] == version:
-            return version, near[1]
-    found = cache.get_many([_FEED_VERSION_KEY, key])
-    version = found.get(_FEED_VERSION_KEY)
-    if version is None:
-        version = feed_version()
-    entry = found.get(key)
-    if entry is not None and entry[0] == version:
-        _near_cache.set(key, version, entry[1])
-        return version, entry[1]
-    return version, None
-
-
-def cache_for_feed(key: str, version: int, body: bytes, timeout: int) -> None:
-    """Keep `body`, built for feed `version`, under `key` (read back by cached_for_feed)."""
-    cache.set(key, (version, body), timeout)
-    _near_cache.set(key, version, body)
-
-
-def bump_feed_version() -> None:
-    """Invalidate every cached feed: called after upvotes, submissions and ingestion."""
-    _feed_version.bump()
-
-
-def forget_feed_version() -> None:
-    """Drop this process's copy of the version (after the shared cache was emptied)."""
-    _feed_version.forget()
 
 
 def listing(papers: PaperQuerySet) -> PaperQuerySet:
@@ -150,11 +94,7 @@ class FeedPage:
 
 
 def feed_page(period: Period, *, order: str, page: int, today: date) -> FeedPage:
-    """One page of a feed with its navigation, cached until anything it shows changes."""
-    key = f"papers:feed:{feed_version()}:{period.kind}:{period.slug}:{order}:{page}:{today}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    """One page of a feed with its navigation (a page past the last is the last)."""
     papers = papers_in_period(period, order=order)
     page = max(page, 1)
     start = (page - 1) * FEED_PAGE_SIZE
@@ -164,7 +104,7 @@ def feed_page(period: Period, *, order: str, page: int, today: date) -> FeedPage
     pages = max(1, -(-total // FEED_PAGE_SIZE))
     if not rows and page > pages:
         return feed_page(period, order=order, page=pages, today=today)
-    result = FeedPage(
+    return FeedPage(
         period=period,
         papers=rows,
         neighbours=neighbour_periods(period, today=today),
@@ -172,8 +112,6 @@ def feed_page(period: Period, *, order: str, page: int, today: date) -> FeedPage
         pages=pages,
         total=total,
     )
-    cache.set(key, result, timeout=FEED_CACHE_SECONDS)
-    return result
 
 
 def trending_papers(*, now: datetime, days: int = TRENDING_DAYS) -> PaperQuerySet:
@@ -243,8 +181,7 @@ def search_papers(query: str) -> PaperQuerySet:
 
 
 def top_matches(query: str, *, limit: int) -> list[Paper]:
-    """The `limit` most relevant visible papers for `query`: the first page of search_page,
-    whose ranking (the slow part for a common word) is cached until the papers change."""
+    """The `limit` most relevant visible papers for `query` (the first page of search_page)."""
     return search_page(query, page=1, size=limit).papers
 
 
@@ -280,17 +217,8 @@ def _related_ids(paper: Paper, limit: int) -> list[int]:
 
 
 def related_papers(paper: Paper, *, limit: int = 5) -> list[Paper]:
-    """A few papers close to this one: sharing title words (PostgreSQL) or its listing day.
-
-    Which papers are related changes slowly: the choice is cached for an hour, the papers
-    themselves (with their current votes) are read fresh.
-    """
-    key = f"papers:related:{paper.pk}:{limit}"
-    ids = cache.get(key)
-    if ids is None:
-        ids = _related_ids(paper, limit)
-        cache.set(key, ids, timeout=RELATED_CACHE_SECONDS)
-    return _in_order(ids)
+    """A few papers close to this one: sharing title words (PostgreSQL) or its listing day."""
+    return _in_order(_related_ids(paper, limit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,26 +230,19 @@ class SearchPage:
 
 
 def search_page(query: str, *, page: int, size: int = SEARCH_PAGE_SIZE) -> SearchPage:
-    """One page of search results; the ranking is cached until the papers change."""
-    key = (
-        f"papers:search:{feed_version()}:{page}:{size}:{hashlib.sha256(query.encode()).hexdigest()}"
+    """One page of search results (2 queries: the ranking with its total, then the papers)."""
+    results = search_papers(query)
+    page = max(page, 1)
+    start = (page - 1) * size
+    rows = list(
+        results.annotate(total=Window(Count("id"))).values_list("pk", "total")[start : start + size]
     )
-    cached = cache.get(key)
-    if cached is None:
-        results = search_papers(query)
-        page = max(page, 1)
-        start = (page - 1) * size
-        rows = list(
-            results.annotate(total=Window(Count("id"))).values_list("pk", "total")[
-                start : start + size
-            ]
-        )
-        total = rows[0][1] if rows else results.count()
-        cached = ([pk for pk, _total in rows], total, page)
-        cache.set(key, cached, timeout=FEED_CACHE_SECONDS)
-    ids, total, number = cached
+    total = rows[0][1] if rows else results.count()
     return SearchPage(
-        papers=_in_order(ids), number=number, pages=max(1, -(-total // size)), total=total
+        papers=_in_order([pk for pk, _total in rows]),
+        number=page,
+        pages=max(1, -(-total // size)),
+        total=total,
     )
 
 
@@ -333,6 +254,18 @@ def upvoted_ids(user, paper_ids: Iterable[int]) -> set[int]:
     return set(
         Upvote.objects.filter(user=user, paper_id__in=ids).values_list("paper_id", flat=True)
     )
+
+
+def vote_marks(user, paper_ids: Iterable[int]) -> dict[int, tuple[int, bool]]:
+    """{paper id: (votes shown, upvoted by this member)} for the visible ones (1 query)."""
+    upvoted = Upvote.objects.filter(user=user, paper=OuterRef("pk"))
+    rows = (
+        Paper.objects.visible()
+        .filter(pk__in=list(paper_ids))
+        .annotate(shown=F("upvote_count") + F("source_upvotes"), upvoted=Exists(upvoted))
+        .values_list("pk", "shown", "upvoted")
+    )
+    return {pk: (shown, upvoted) for pk, shown, upvoted in rows}
 
 
 def user_upvoted_papers(user) -> PaperQuerySet:

@@ -27,8 +27,9 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
 from config.db import fetch_row
+from papers import caching
+from papers.caching import PaperRef
 from papers.models import IngestRun, Paper, Upvote
-from papers.selectors import bump_feed_version
 from papers.sources.records import (
     PaperRecord,
     ParsedItem,
@@ -106,6 +107,8 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     rejected: list[RejectedRecord] = field(default_factory=list)
+    # Every written paper, with its old day too when it moved (what the caches must know).
+    touched: list[PaperRef] = field(default_factory=list)
 
 
 def _check_url(value: str | None, name: str) -> str | None:
@@ -361,7 +364,11 @@ def _upsert(items: Iterable[ParsedItem], today: date | None) -> UpsertResult:
             result.unchanged += 1
         else:
             changed.append((arxiv_id, values))
+            if before["listed_on"] != values["listed_on"]:
+                result.touched.append(PaperRef(arxiv_id, before["listed_on"]))
     result.created, result.updated = len(created), len(changed)
+    result.touched += [PaperRef(arxiv_id, values["listed_on"]) for arxiv_id, values in created]
+    result.touched += [PaperRef(arxiv_id, values["listed_on"]) for arxiv_id, values in changed]
     if connection.vendor == "postgresql":
         _write_postgresql(created=created, changed=changed, now=now)
     elif created or changed:
@@ -743,8 +750,7 @@ def papers_ingest(
         {"ref": r.ref, "reason": r.reason} for r in result.rejected[:MAX_REJECTIONS_KEPT]
     ]
     _finish(run, status=IngestRun.Status.SUCCEEDED)
-    if run.created or run.updated:
-        transaction.on_commit(bump_feed_version)
+    caching.changed(papers=result.touched, catalog=bool(run.created))
     logger.info("ingest %s %s: %s", source, parameters, run.summary)
     return run
 
@@ -772,7 +778,8 @@ class VoteState:
 # changed), the counter as the statement found it, and the source votes.
 _VOTE_SQL = """
 WITH paper AS (
-    SELECT id, upvote_count, source_upvotes FROM {paper} WHERE {key} = %(key)s{visible}
+    SELECT id, upvote_count, source_upvotes, arxiv_id, listed_on
+    FROM {paper} WHERE {key} = %(key)s{visible}
 ), changed AS (
     {change}
     RETURNING paper_id
@@ -781,7 +788,8 @@ WITH paper AS (
     WHERE id = (SELECT paper_id FROM changed LIMIT 1)
     RETURNING upvote_count
 )
-SELECT (SELECT upvote_count FROM counted), upvote_count, source_upvotes FROM paper
+SELECT (SELECT upvote_count FROM counted), upvote_count, source_upvotes, arxiv_id, listed_on, id
+FROM paper
 """
 _ADD_VOTE = """INSERT INTO {upvote} (user_id, paper_id, created_at)
     SELECT %(user)s, id, %(now)s FROM paper
@@ -815,10 +823,12 @@ def _vote_postgresql(
     row = fetch_row(_vote_sql(add=add, by_arxiv_id=by_arxiv_id), params)
     if row is None:
         return None
-    after, before, source = row
+    after, before, source, arxiv_id, listed_on, pk = row
     if after is None:
         return before, source  # nothing changed
-    transaction.on_commit(bump_feed_version)
+    caching.changed(
+        papers=[PaperRef(arxiv_id, listed_on)], member_id=user.pk, votes={pk: after + source}
+    )
     return after, source
 
 
@@ -838,8 +848,10 @@ def _vote_orm(*, paper: Paper, user: Any, add: bool) -> VoteState:
         if changed:
             delta = changed if add else -changed
             Paper.objects.filter(pk=paper.pk).update(upvote_count=F("upvote_count") + delta)
-            transaction.on_commit(bump_feed_version)
         counts = Paper.objects.filter(pk=paper.pk).values("upvote_count", "source_upvotes").get()
+        if changed:
+            shown = counts["upvote_count"] + counts["source_upvotes"]
+            caching.changed(papers=[paper], member_id=user.pk, votes={paper.pk: shown})
     paper.upvote_count = counts["upvote_count"]
     return VoteState(upvoted=add, upvotes=counts["upvote_count"] + counts["source_upvotes"])
 
@@ -939,5 +951,5 @@ def paper_submit(
         submitted_by=user, listed_on=today
     )
     paper.refresh_from_db()
-    transaction.on_commit(bump_feed_version)
+    caching.changed(papers=[paper], catalog=True)
     return Submission(paper=paper, created=bool(created))

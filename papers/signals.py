@@ -6,18 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
+from papers import caching
+from papers.caching import PaperRef
 from papers.models import Paper
-from papers.selectors import bump_feed_version
 
 
 @receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="papers-votes-of-deleted")
 def take_back_votes_of_deleted_member(sender: Any, instance: Any, **kwargs: Any) -> None:
     """Count the member's votes out before the cascade deletes them, in the same
     transaction as the delete."""
-    if Paper.objects.filter(upvotes__user=instance).update(upvote_count=F("upvote_count") - 1):
-        transaction.on_commit(bump_feed_version)
+    voted = Paper.objects.filter(upvotes__user=instance)
+    touched = [PaperRef(*row) for row in voted.values_list("arxiv_id", "listed_on")]
+    if voted.update(upvote_count=F("upvote_count") - 1):
+        caching.changed(papers=touched, member_id=instance.pk)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from functools import wraps
-from http import HTTPStatus
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.contrib.messages import get_messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,43 +16,30 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from papers import caching as pages
 from papers import selectors, services
+from papers.caching import Loaded, vote_holes, vote_mark
 from papers.markdown import paper_as_markdown
-from papers.models import Paper
 from papers.periods import Period, parse_period, period_of
-from papers.responses import cached_response
 from papers.sources import arxiv
 
+TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
 KINDS = {"date": "Daily", "week": "Weekly", "month": "Monthly"}
+MAX_PAGE = 10_000  # keeps the OFFSET within what every database accepts
 
 
-def cache_for_visitors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Serve anonymous visitors a page rendered once per feed version.
+def _page_number(raw: str | None) -> int:
+    """The ?page= number; anything but a positive integer is the first page."""
+    try:
+        return min(max(int(raw or 1), 1), MAX_PAGE)
+    except ValueError:
+        return 1
 
-    Visitors' pages carry nothing personal (no CSRF token: their upvote buttons are links to
-    the login page), so one rendering serves them all until an upvote, a submission, an
-    ingestion or a moderation changes the feed version. Members and pages showing a flash
-    message are rendered each time.
-    """
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if request.user.is_authenticated or len(get_messages(request)):
-            return view(request, *args, **kwargs)
-        today = timezone.now().date()
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"papers:page:{today}:{path}"
-        version, cached = selectors.cached_for_feed(key)
-        if cached is not None:
-            return cached_response(request, key=key, version=version, body=cached)
-        response = view(request, *args, **kwargs)
-        if response.status_code == HTTPStatus.OK and not response.cookies:
-            body = response.content
-            selectors.cache_for_feed(key, version, body, timeout=selectors.FEED_CACHE_SECONDS)
-            return cached_response(request, key=key, version=version, body=body)
-        return response
-
-    return wrapper
+def _here(path: str, **params: object) -> str:
+    """A page's canonical address: `path` with the parameters that are not defaults."""
+    query = urlencode({name: value for name, value in params.items() if value is not None})
+    return f"{path}?{query}" if query else path
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -64,13 +47,6 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return fallback
-
-
-def _with_votes(request: HttpRequest, papers: list[Paper]) -> list[Paper]:
-    upvoted = selectors.upvoted_ids(request.user, [p.pk for p in papers])
-    for paper in papers:
-        paper.upvoted = paper.pk in upvoted
-    return papers
 
 
 def _tabs(period: Period) -> list[dict[str, object]]:
@@ -86,73 +62,128 @@ def _tabs(period: Period) -> list[dict[str, object]]:
     ]
 
 
-def _render_feed(request: HttpRequest, period: Period, *, is_latest: bool = False) -> HttpResponse:
+def _feed_loader(period: Period, *, order: str, page: int, today: date, is_latest: bool):
+    def load() -> Loaded:
+        feed = selectors.feed_page(period, order=order, page=page, today=today)
+        context = {
+            "feed": feed,
+            "period": period,
+            "papers": feed.papers,
+            "order": order,
+            "tabs": _tabs(period),
+            "is_latest": is_latest,
+            "url_name": f"papers:{'day' if period.kind == 'date' else period.kind}",
+        }
+        # The latest day is found while loading: the page depends on that day too.
+        scopes = [f"day:{period.first}"] if is_latest else []
+        return Loaded(context, cards=feed.papers, shown=feed.papers, scopes=scopes)
+
+    return load
+
+
+def _feed_response(request: HttpRequest, path: str, period: Period | None) -> HttpResponse:
+    """A feed page (`period` None: the latest day with papers, found when it is built)."""
     order = request.GET.get("sort", "votes")
     if order not in selectors.ORDERS:
         order = "votes"
-    try:
-        page_number = int(request.GET.get("page", "1"))
-    except ValueError:
-        page_number = 1
+    page = _page_number(request.GET.get("page"))
     today = timezone.now().date()
-    feed = selectors.feed_page(period, order=order, page=page_number, today=today)
-    context = {
-        "feed": feed,
-        "period": period,
-        "papers": _with_votes(request, feed.papers),
-        "order": order,
-        "tabs": _tabs(period),
-        "is_latest": is_latest,
-        "url_name": f"papers:{'day' if period.kind == 'date' else period.kind}",
-    }
-    return render(request, "papers/feed.html", context)
+    here = _here(path, sort=order if order != "votes" else None, page=page if page > 1 else None)
+    if period is None:
+
+        def load() -> Loaded:
+            day = selectors.latest_listed_day(until=today) or today
+            latest = period_of("date", day)
+            return _feed_loader(latest, order=order, page=page, today=today, is_latest=True)()
+
+        scopes: list[str] = ["catalog"]
+    else:
+        load = _feed_loader(period, order=order, page=page, today=today, is_latest=False)
+        scopes = ["catalog", *(f"day:{day}" for day in period.days)]
+    return pages.respond(
+        request,
+        key=f"{here}|{today}",
+        template="papers/feed.html",
+        load=load,
+        here=here,
+        scopes=scopes,
+    )
+
+
+def _search_redirect(request: HttpRequest) -> HttpResponse | None:
+    if request.GET.get("q"):
+        return redirect(f"{reverse('papers:search')}?{urlencode({'q': request.GET['q']})}")
+    return None
 
 
 @require_GET
-@cache_for_visitors
 def latest(request: HttpRequest) -> HttpResponse:
     """The latest day that has papers (today's date when there are none yet)."""
-    if request.GET.get("q"):
-        return redirect(f"{reverse('papers:search')}?{urlencode({'q': request.GET['q']})}")
-    today = timezone.now().date()
-    day = selectors.latest_listed_day(until=today) or today
-    return _render_feed(request, period_of("date", day), is_latest=True)
+    path = reverse(request.resolver_match.view_name if request.resolver_match else "papers:home")
+    return _search_redirect(request) or _feed_response(request, path, None)
 
 
 @require_GET
-@cache_for_visitors
 def feed(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
     """A day, an ISO week or a month of papers."""
-    if request.GET.get("q"):
-        return redirect(f"{reverse('papers:search')}?{urlencode({'q': request.GET['q']})}")
+    if redirected := _search_redirect(request):
+        return redirected
     try:
         period = parse_period(kind, slug)
     except ValueError:
         raise Http404(f"{slug} is not a valid {kind}") from None
-    return _render_feed(request, period)
+    path = reverse(f"papers:{'day' if kind == 'date' else kind}", args=[period.slug])
+    return _feed_response(request, path, period)
 
 
 @require_GET
-@cache_for_visitors
 def trending(request: HttpRequest) -> HttpResponse:
     """Recent papers ranked by a time-decayed score."""
-    papers = list(selectors.trending_papers(now=timezone.now())[:50])
-    return render(request, "papers/trending.html", {"papers": _with_votes(request, papers)})
+    now = timezone.now()
+
+    def load() -> Loaded:
+        papers = list(selectors.trending_papers(now=timezone.now())[:50])
+        return Loaded({"papers": papers}, cards=papers, shown=papers)
+
+    days = [now.date() - timedelta(days=n) for n in range(selectors.TRENDING_DAYS)]
+    here = reverse("papers:trending")
+    return pages.respond(
+        request,
+        key=f"{here}|{now.date()}",
+        template="papers/trending.html",
+        load=load,
+        here=here,
+        scopes=["catalog", *(f"day:{day}" for day in days)],
+        max_age=TRENDING_REFRESH_SECONDS,
+    )
 
 
 @require_GET
-@cache_for_visitors
 def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """One paper; a versioned id redirects to the canonical page."""
     canonical, version = arxiv.split_arxiv_id(arxiv_id)
     if version is not None:
         return redirect("papers:paper", arxiv_id=canonical, permanent=True)
-    found = selectors.paper_by_id(canonical)
-    if found is None:
-        raise Http404("No such paper here")
-    related = selectors.related_papers(found)
-    _with_votes(request, [found, *related])
-    return render(request, "papers/paper.html", {"paper": found, "related": related})
+
+    def load() -> Loaded:
+        found = selectors.paper_by_id(canonical)
+        if found is None:
+            raise Http404("No such paper here")
+        related = selectors.related_papers(found)
+        context = {"paper": found, "vote": vote_holes(found.pk), "related": related}
+        return Loaded(
+            context, cards=related, shown=[found, *related], scopes=pages.paper_scopes(related)
+        )
+
+    here = reverse("papers:paper", args=[canonical])
+    return pages.respond(
+        request,
+        key=here,
+        template="papers/paper.html",
+        load=load,
+        here=here,
+        scopes=[f"paper:{canonical}", "catalog"],
+    )
 
 
 @require_GET
@@ -169,25 +200,39 @@ def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
 
 @require_GET
-@cache_for_visitors
 def search(request: HttpRequest) -> HttpResponse:
     """Full-text search; an arXiv id or URL goes straight to the paper."""
-    query = request.GET.get("q", "").strip()[:200]
-    context: dict[str, object] = {"query": query, "terms": selectors.search_terms(query)}
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
+    terms = selectors.search_terms(query)
     arxiv_id = selectors.arxiv_id_in_query(query)
-    if arxiv_id:
-        if selectors.paper_by_id(arxiv_id) is not None:
-            return redirect("papers:paper", arxiv_id=arxiv_id)
-        context["missing_id"] = arxiv_id
-    elif query:
-        try:
-            number = int(request.GET.get("page", "1"))
-        except ValueError:
-            number = 1
+    if arxiv_id and selectors.paper_by_id(arxiv_id) is not None:
+        return redirect("papers:paper", arxiv_id=arxiv_id)
+    number = _page_number(request.GET.get("page")) if query and not arxiv_id else 1
+    context: dict[str, object] = {"query": query, "terms": terms}
+
+    def load() -> Loaded:
+        if arxiv_id:
+            return Loaded({**context, "missing_id": arxiv_id}, cards=[], shown=[])
+        if not query:
+            return Loaded(context, cards=[], shown=[])
         results = selectors.search_page(query, page=number)
-        context["page"] = results
-        context["papers"] = _with_votes(request, results.papers)
-    return render(request, "papers/search.html", context)
+        return Loaded(
+            {**context, "page": results, "papers": results.papers},
+            cards=results.papers,
+            shown=results.papers,
+            terms=terms,
+            scopes=pages.paper_scopes(results.papers),
+        )
+
+    here = _here(reverse("papers:search"), q=query or None, page=number if number > 1 else None)
+    return pages.respond(
+        request,
+        key=here,
+        template="papers/search.html",
+        load=load,
+        here=here,
+        scopes=["catalog"],
+    )
 
 
 @require_POST
@@ -206,12 +251,12 @@ def upvote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         raise Http404("No such paper here")
     state = services.paper_toggle_upvote(paper=found, user=request.user)
     if request.htmx:
-        found.upvoted = state.upvoted
-        return render(
-            request,
-            "includes/upvote_button.html",
-            {"paper": found, "votes": state.upvotes, "next": _safe_next(request, fallback)},
-        )
+        context = {
+            "paper": found,
+            "vote": vote_mark(state.upvotes, state.upvoted),
+            "next": _safe_next(request, fallback),
+        }
+        return render(request, "includes/upvote_button.html", context)
     return redirect(_safe_next(request, fallback))
 
 

@@ -39,17 +39,23 @@ def _fast_sources(settings):
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """Each test starts with an empty cache (Redis in CI), as it does with an empty database."""
+def _empty_cache(monkeypatch):
+    """Each test starts with an empty cache (Redis in CI), as it does with an empty database.
+
+    Cached answers show a change at the next request: tests of the one-second bound
+    (tests/papers/test_caching.py) set it back."""
     from django.core.cache import cache
 
-    from papers.selectors import forget_feed_version
+    from caching import skeletons, store
 
+    monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
     cache.clear()
-    forget_feed_version()
+    store.forget()
+    skeletons.fragments.clear()
     yield
     cache.clear()
-    forget_feed_version()
+    store.forget()
+    skeletons.fragments.clear()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 from collections.abc import Callable
@@ -139,8 +140,18 @@ def test_a_vote_by_arxiv_id_needs_a_visible_paper(alice):
     assert Upvote.objects.count() == 0
 
 
-def test_the_feed_version_moves_only_when_a_vote_changes(alice, django_capture_on_commit_callbacks):
-    paper = PaperFactory(arxiv_id="2612.00044")
+def test_a_vote_announces_its_paper_day_and_member_only_when_it_changes(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    from caching.generations import generations
+
+    paper = PaperFactory(arxiv_id="2612.00044", listed_on=dt.date(2026, 12, 3))
+    bumps: list[tuple[set[str], set[str], dict[str, str]]] = []
+    monkeypatch.setattr(
+        generations,
+        "bump",
+        lambda soft=(), hard=(), facts=None: bumps.append((set(soft), set(hard), facts)),
+    )
     calls = [
         lambda: paper_upvote(paper=paper, user=alice),
         lambda: paper_upvote(paper=paper, user=alice),
@@ -148,13 +159,21 @@ def test_the_feed_version_moves_only_when_a_vote_changes(alice, django_capture_o
         lambda: paper_vote_by_arxiv_id(arxiv_id="2612.00044", user=alice, upvote=False),
         lambda: paper_vote_by_arxiv_id(arxiv_id="2612.00044", user=alice, upvote=True),
     ]
-    bumps = []
+    announced = []
     for call in calls:
-        with django_capture_on_commit_callbacks() as callbacks:
+        before = len(bumps)
+        with django_capture_on_commit_callbacks(execute=True):
             call()
-        bumps.append([c.__name__ for c in callbacks])
+        announced.append(len(bumps) - before)
 
-    assert bumps == [["bump_feed_version"], [], ["bump_feed_version"], [], ["bump_feed_version"]]
+    assert announced == [1, 0, 1, 0, 1]
+    soft = {"paper:2612.00044", "day:2026-12-03"}
+    member = {f"member:{alice.pk}"}
+    assert bumps == [
+        (soft, member, {f"votes:{paper.pk}": "1"}),
+        (soft, member, {f"votes:{paper.pk}": "0"}),
+        (soft, member, {f"votes:{paper.pk}": "1"}),
+    ]
 
 
 def test_a_vote_keeps_the_papers_counter_current(alice):

@@ -1,0 +1,305 @@
+"""What the papers app caches, on the `caching` package (its docstring maps the layers):
+each paper's card, the pages made of them for visitors and for members, which papers a
+member upvoted, and `changed()`, which every write to papers or votes calls.
+
+A page is kept twice: for visitors whole and compressed (it is the same for all of them),
+for members as a skeleton whose holes are their CSRF token, name and email, and each
+card's count and vote mark. A member's request fills it from what this process keeps:
+their marks, and the counts of the skeleton or the newer ones announced with votes since
+it was built (so they see their own vote at once). Without a trusted copy of the
+announcements, one query reads their marks and the current counts instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import quote
+
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import get_messages
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from caching import announce, skeletons, store
+from caching.generations import generations
+from caching.responses import Body, send
+from caching.skeletons import MEMBER, Skeleton, hole
+from papers import selectors
+from papers.models import Paper, Upvote
+from papers.rendering import highlight_html, math_html
+
+BULK_PAPERS = 1_000  # beyond this many papers, a change is announced as "everything"
+MARKS_LIMIT = 5_000  # members with more votes have their marks read for each page
+MARKS_BYTES = 16 * 2**20
+
+# --- what changed --------------------------------------------------------------------------
+
+
+class Touched(Protocol):
+    """A paper as a change names it (a Paper will do)."""
+
+    @property
+    def arxiv_id(self) -> str: ...
+
+    @property
+    def listed_on(self) -> date: ...
+
+
+class PaperRef(NamedTuple):
+    """A paper named by what the caches key it on."""
+
+    arxiv_id: str
+    listed_on: date
+
+
+def scopes_of(papers: Iterable[Touched]) -> set[str]:
+    """The scopes a change to these papers touches: each paper, and the day it is listed."""
+    scopes: set[str] = set()
+    for paper in papers:
+        scopes.add(f"paper:{paper.arxiv_id}")
+        scopes.add(f"day:{paper.listed_on.isoformat()}")
+    return scopes
+
+
+def changed(
+    *,
+    papers: Iterable[Touched] = (),
+    member_id: int | None = None,
+    votes: Mapping[int, int] | None = None,
+    catalog: bool = False,
+    hard: bool = False,
+    everything: bool = False,
+) -> None:
+    """Say what a write changed, once it is committed (at once outside a transaction).
+
+    `papers`: papers whose content, votes or listing changed (give a moved paper twice,
+    with its old and its new day). `member_id`: a member whose own votes changed. `votes`:
+    {paper id: votes shown} after a vote, announced to every process. `catalog`: papers
+    appeared or disappeared. `hard`: what changed must not be shown late, even for a
+    second (a paper hidden by a moderator).
+    """
+    papers = list(papers)
+    scopes = {store.ALL} if everything or len(papers) > BULK_PAPERS else scopes_of(papers)
+    if catalog:
+        scopes.add("catalog")
+    member = {f"member:{member_id}"} if member_id is not None else set()
+    facts = {f"votes:{pk}": str(count) for pk, count in (votes or {}).items()}
+    if hard:
+        announce(hard=scopes | member, facts=facts)
+    else:
+        announce(soft=scopes, hard=member, facts=facts)
+
+
+# --- vote buttons ---------------------------------------------------------------------------
+
+
+class VoteMark(NamedTuple):
+    """What a vote button shows: the count and, for members, whether they upvoted."""
+
+    count: int | str
+    pressed: str  # aria-pressed: "true" or "false"
+
+
+def vote_mark(votes: int, upvoted: bool) -> VoteMark:
+    return VoteMark(votes, "true" if upvoted else "false")
+
+
+def vote_holes(paper_id: int) -> VoteMark:
+    return VoteMark(hole("count", paper_id), hole("pressed", paper_id))
+
+
+_PRESSED = {True: b"true", False: b"false"}
+
+
+def vote_values(votes: Mapping[int, tuple[int, bool]]) -> dict[str, bytes]:
+    """The values of the vote holes, from {paper id: (votes, upvoted)}."""
+    values: dict[str, bytes] = {}
+    for pk, (count, upvoted) in votes.items():
+        values[f"count:{pk}"] = str(count).encode()
+        values[f"pressed:{pk}"] = _PRESSED[upvoted]
+    return values
+
+
+# --- cards ------------------------------------------------------------------------------------
+
+
+def card(paper: Paper, *, member: bool, today: date) -> str:
+    """The paper's card, rendered once per paper version and audience, with holes for its
+    votes, its title and abstract (search marks its words in them) and the page it is on."""
+    # Dates on cards leave out the current year: the year is part of the key.
+    key = ("card", paper.pk, paper.updated_at, member, today.year)
+    text = skeletons.fragments.get(key)
+    if text is None:
+        text = render_to_string(
+            "includes/paper_card.html",
+            {
+                "paper": paper,
+                "vote": vote_holes(paper.pk),
+                "title_html": hole("title", paper.pk),
+                "abstract_html": hole("abstract", paper.pk),
+                "here": hole("here"),
+                "login_next": hole("login_next"),
+                "user": MEMBER if member else AnonymousUser(),
+                "csrf_token": skeletons.CSRF,
+            },
+        )
+        skeletons.fragments.put(key, text, len(text))
+    return text
+
+
+def cards_html(papers: Iterable[Paper], *, member: bool, today: date) -> SafeString:
+    """The cards of these papers, one after the other, with their holes."""
+    return mark_safe("".join(card(paper, member=member, today=today) for paper in papers))
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+class Loaded(NamedTuple):
+    """What a page shows, read from the database by the view's loader."""
+
+    context: dict[str, Any]  # for the template, besides the cards
+    cards: list[Paper]  # the papers shown as cards, in order (as `cards_html`)
+    shown: list[Paper]  # every paper whose votes the page shows, the cards' included
+    terms: list[str] = []  # search terms to mark on the cards
+    scopes: Iterable[str] = ()  # scopes found while reading (see caching.store.fetch)
+
+
+class PageValue(NamedTuple):
+    skeleton: Skeleton  # with UTF-8 statics
+    votes: dict[int, int]  # paper id -> votes when built
+
+
+def respond(
+    request: HttpRequest,
+    *,
+    key: str,
+    template: str,
+    load: Callable[[], Loaded],
+    here: str,
+    scopes: Iterable[str] = (),
+    max_age: float = store.DEFAULT_TTL,
+) -> HttpResponse:
+    """The page at `here` (its canonical path): `load` reads what it shows, `scopes` says
+    what it depends on before reading; `key` names it among the cached pages."""
+    scopes = tuple(scopes)
+    member = request.user.is_authenticated
+    messages = get_messages(request)
+    if len(messages):
+        # Flash messages are shown once: this page is built for this request alone.
+        entry = store.build_entry(
+            lambda: _build(template, load, here, member=member, messages=messages),
+            scopes=scopes,
+        )
+    elif not member:
+        entry = store.fetch(
+            f"page:visitor:{key}",
+            lambda: _visitor_body(_build(template, load, here, member=False)),
+            scopes=scopes,
+            max_age=max_age,
+        )
+        return send(request, entry.value, content_type="text/html; charset=utf-8")
+    else:
+        entry = store.fetch(
+            f"page:member:{key}",
+            lambda: _build(template, load, here, member=True),
+            scopes=scopes,
+            max_age=max_age,
+        )
+    value: PageValue = entry.value
+    if member:
+        user = request.user
+        values = skeletons.member_values(
+            csrf_token=get_token(request), label=user.label, email=user.email
+        )
+        values.update(vote_values(_member_votes(user, value.votes, since=entry.snapshot_at)))
+    else:
+        values = vote_values({pk: (count, False) for pk, count in value.votes.items()})
+    return HttpResponse(value.skeleton.fill(values))
+
+
+def _member_votes(user: Any, votes: dict[int, int], *, since: float) -> dict[int, tuple[int, bool]]:
+    """{paper id: (votes, upvoted by this member)} for a page built at `since` with
+    `votes`: from what this process keeps, or one query when it cannot be trusted."""
+    marks = member_marks(user)
+    facts = generations.facts() if marks is not None else None
+    if facts is None:
+        return {pk: (count, False) for pk, count in votes.items()} | selectors.vote_marks(
+            user, votes
+        )
+    current = {}
+    for pk, count in votes.items():
+        fact = facts.get(f"votes:{pk}")
+        if fact is not None and fact[1] >= since:  # a vote announced since the build began
+            count = int(fact[0])
+        current[pk] = (count, pk in marks)
+    return current
+
+
+_marks = store.LRU(MARKS_BYTES)
+
+
+def member_marks(user: Any) -> frozenset[int] | None:
+    """The ids of the papers the member upvoted, kept in this process until their next
+    vote (None for members with very many votes: their pages read the marks they show)."""
+    scope = f"member:{user.pk}"
+    try:
+        generation = generations.read([scope])[scope]
+    except store.CACHE_DOWN:
+        return None
+    kept = _marks.get(user.pk)
+    if kept is not None and kept[1] == generation:
+        return kept[0]
+    ids = list(
+        Upvote.objects.filter(user=user).values_list("paper_id", flat=True)[: MARKS_LIMIT + 1]
+    )
+    if len(ids) > MARKS_LIMIT:
+        return None
+    marks = frozenset(ids)
+    _marks.put(user.pk, (marks, generation), 64 + 40 * len(ids))
+    return marks
+
+
+def _build(
+    template: str, load: Callable[[], Loaded], here: str, *, member: bool, messages: Any = ()
+) -> store.Built:
+    loaded = load()
+    today = timezone.now().date()
+    login_next = quote(here, safe="/")
+    context = {
+        **loaded.context,
+        "cards_html": cards_html(loaded.cards, member=member, today=today),
+        "here": here,
+        "login_next": login_next,
+    }
+    text = skeletons.render_page(template, context, member=member, messages=messages)
+    values = {"here": escape(here), "login_next": escape(login_next)}
+    for paper in loaded.cards:
+        if loaded.terms:
+            values[f"title:{paper.pk}"] = highlight_html(paper.title, loaded.terms)
+            values[f"abstract:{paper.pk}"] = highlight_html(paper.abstract, loaded.terms)
+        else:
+            values[f"title:{paper.pk}"] = math_html(paper.title)
+            values[f"abstract:{paper.pk}"] = math_html(paper.abstract)
+    skeleton = Skeleton.parse(text).resolve(values).encoded()
+    value = PageValue(skeleton, {paper.pk: paper.votes for paper in loaded.shown})
+    return store.Built(value, loaded.scopes, skeleton.size)
+
+
+def _visitor_body(built: store.Built) -> store.Built:
+    """A visitor's page: the skeleton filled with the counts it was built with."""
+    value: PageValue = built.value
+    votes = {pk: (count, False) for pk, count in value.votes.items()}
+    body = Body.of(value.skeleton.fill(vote_values(votes)))
+    return store.Built(body, built.scopes, body.size)
+
+
+def paper_scopes(papers: Iterable[Paper]) -> list[str]:
+    """The scopes of these papers (what a page showing them depends on)."""
+    return [f"paper:{paper.arxiv_id}" for paper in papers]
