@@ -29,6 +29,7 @@ import hashlib
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -46,6 +47,9 @@ LOCK_SECONDS = 5  # how long the others wait for one rebuild, at worst
 DEFAULT_TTL = 600  # seconds an entry is kept in the shared cache
 NEAR_BYTES = 64 * 2**20  # this process's copies
 ALL = "all"  # the scope every entry depends on
+# Part of every shared key: change it with the shape of what is kept, so that processes
+# running the new code never read entries written by the old.
+SHAPES = "2026-11-29.1"
 
 
 class Built(NamedTuple):
@@ -74,11 +78,14 @@ class State(enum.Enum):
 class LRU:
     """A small in-process least-recently-used map, bounded by the size of its values."""
 
+    every: weakref.WeakSet[LRU] = weakref.WeakSet()  # for forget()
+
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        LRU.every.add(self)
 
     def get(self, key: Any) -> Any:
         with self._lock:
@@ -132,7 +139,8 @@ def state(entry: Entry, *, now: float, max_age: float) -> State:
 
 
 def shared_key(key: str) -> str:
-    return "cache:entry:" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(f"{SHAPES}|{key}".encode(), digest_size=16).hexdigest()
+    return f"cache:entry:{digest}"
 
 
 def fetch(
@@ -226,6 +234,7 @@ def build_entry(build: Callable[[], Built], *, scopes: Iterable[str] = ()) -> En
 
 
 def forget() -> None:
-    """Drop this process's copies (after the shared cache was emptied)."""
-    near.clear()
+    """Drop everything this process keeps (after the shared cache was emptied)."""
+    for kept in list(LRU.every):
+        kept.clear()
     generations.forget()

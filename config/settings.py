@@ -179,10 +179,16 @@ LOGGING = {
 # Accounts
 # django-allauth: email and password, with the email as the login (usernames are generated
 # from it). GitHub and Hugging Face sign-in appear only when their client is configured.
+# Django's and allauth's backends with each member's user row kept in process (caching/users.py);
+# the plain ones after them keep sessions made by them valid.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",  # the admin signs in by username
+    "caching.users.ModelBackend",  # the admin signs in by username
+    "caching.users.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+# cached_db sessions, each also kept in the process that read it (caching/sessions.py).
+SESSION_ENGINE = "caching.sessions"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

@@ -12,6 +12,7 @@ announcements, one query reads their marks and the current counts instead.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, NamedTuple, Protocol
@@ -20,7 +21,6 @@ from urllib.parse import quote
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
@@ -176,6 +176,42 @@ class PageValue(NamedTuple):
     votes: dict[int, int]  # paper id -> votes when built
 
 
+class MemberPage(NamedTuple):
+    """A members' skeleton compiled for filling: its holes are indexes into a list of
+    values made for each request: [csrf, label, email, count 1, mark 1, count 2, ...]."""
+
+    statics: tuple[bytes, ...]
+    pick: operator.itemgetter[Any]  # the values in the order of the holes
+    pks: tuple[int, ...]
+    facts: tuple[str, ...]  # the key of each paper's announced votes
+    counts: tuple[int, ...]  # votes when built
+    encoded: tuple[bytes, ...]  # the same, as they are written
+
+    @classmethod
+    def compile(cls, value: PageValue) -> MemberPage:
+        slots = {"csrf": 0, "label": 1, "email": 2}
+        for i, pk in enumerate(value.votes):
+            slots[f"count:{pk}"] = 3 + 2 * i
+            slots[f"pressed:{pk}"] = 4 + 2 * i
+        indexes = [slots[name] for name in value.skeleton.holes]
+        counts = tuple(value.votes.values())
+        return cls(
+            statics=value.skeleton.statics,
+            # itemgetter of one index returns the item, not a 1-tuple: pad to two.
+            pick=operator.itemgetter(*indexes, 0) if indexes else operator.itemgetter(0, 0),
+            pks=tuple(value.votes),
+            facts=tuple(f"votes:{pk}" for pk in value.votes),
+            counts=counts,
+            encoded=tuple(str(count).encode() for count in counts),
+        )
+
+    def fill(self, values: list[bytes]) -> bytes:
+        parts: list[bytes] = [b""] * (2 * len(self.statics) - 1)
+        parts[0::2] = self.statics
+        parts[1::2] = self.pick(values)[: len(self.statics) - 1]
+        return b"".join(parts)
+
+
 def respond(
     request: HttpRequest,
     *,
@@ -191,13 +227,7 @@ def respond(
     scopes = tuple(scopes)
     member = request.user.is_authenticated
     messages = get_messages(request)
-    if len(messages):
-        # Flash messages are shown once: this page is built for this request alone.
-        entry = store.build_entry(
-            lambda: _build(template, load, here, member=member, messages=messages),
-            scopes=scopes,
-        )
-    elif not member:
+    if not member and not len(messages):
         entry = store.fetch(
             f"page:visitor:{key}",
             lambda: _visitor_body(_build(template, load, here, member=False)),
@@ -205,41 +235,48 @@ def respond(
             max_age=max_age,
         )
         return send(request, entry.value, content_type="text/html; charset=utf-8")
+
+    def build() -> store.Built:
+        built = _build(template, load, here, member=member, messages=messages)
+        return store.Built(MemberPage.compile(built.value), built.scopes, built.size)
+
+    if len(messages):
+        # Flash messages are shown once: this page is built for this request alone.
+        entry = store.build_entry(build, scopes=scopes)
     else:
-        entry = store.fetch(
-            f"page:member:{key}",
-            lambda: _build(template, load, here, member=True),
-            scopes=scopes,
-            max_age=max_age,
-        )
-    value: PageValue = entry.value
+        entry = store.fetch(f"page:member:{key}", build, scopes=scopes, max_age=max_age)
+    page: MemberPage = entry.value
     if member:
         user = request.user
-        values = skeletons.member_values(
-            csrf_token=get_token(request), label=user.label, email=user.email
-        )
-        values.update(vote_values(_member_votes(user, value.votes, since=entry.snapshot_at)))
+        values = [
+            escape(skeletons.csrf_token(request)).encode(),
+            escape(user.label).encode(),
+            escape(user.email).encode(),
+        ]
+        _add_votes(values, page, user, since=entry.snapshot_at)
     else:
-        values = vote_values({pk: (count, False) for pk, count in value.votes.items()})
-    return HttpResponse(value.skeleton.fill(values))
+        values = [b"", b"", b""]
+        for encoded in page.encoded:
+            values += (encoded, b"false")
+    return HttpResponse(page.fill(values))
 
 
-def _member_votes(user: Any, votes: dict[int, int], *, since: float) -> dict[int, tuple[int, bool]]:
-    """{paper id: (votes, upvoted by this member)} for a page built at `since` with
-    `votes`: from what this process keeps, or one query when it cannot be trusted."""
+def _add_votes(values: list[bytes], page: MemberPage, user: Any, *, since: float) -> None:
+    """Append each paper's count and this member's mark, as of now, to `values`: from what
+    this process keeps, or from one query when that cannot be trusted."""
     marks = member_marks(user)
     facts = generations.facts() if marks is not None else None
-    if facts is None:
-        return {pk: (count, False) for pk, count in votes.items()} | selectors.vote_marks(
-            user, votes
-        )
-    current = {}
-    for pk, count in votes.items():
-        fact = facts.get(f"votes:{pk}")
+    if marks is None or facts is None:
+        current = selectors.vote_marks(user, page.pks)
+        for pk, count in zip(page.pks, page.counts, strict=True):
+            count, upvoted = current.get(pk, (count, False))
+            values += (str(count).encode(), _PRESSED[upvoted])
+        return
+    for pk, key, encoded in zip(page.pks, page.facts, page.encoded, strict=True):
+        fact = facts.get(key)
         if fact is not None and fact[1] >= since:  # a vote announced since the build began
-            count = int(fact[0])
-        current[pk] = (count, pk in marks)
-    return current
+            encoded = fact[0].encode()
+        values += (encoded, _PRESSED[pk in marks])
 
 
 _marks = store.LRU(MARKS_BYTES)

@@ -46,16 +46,14 @@ def _empty_cache(monkeypatch):
     (tests/papers/test_caching.py) set it back."""
     from django.core.cache import cache
 
-    from caching import skeletons, store
+    from caching import store
 
     monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
     cache.clear()
     store.forget()
-    skeletons.fragments.clear()
     yield
     cache.clear()
     store.forget()
-    skeletons.fragments.clear()
 
 
 @pytest.fixture

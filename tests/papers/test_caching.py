@@ -412,13 +412,48 @@ def test_a_members_page_is_filled_for_them_and_its_forms_work(demo, alice):
     assert Paper.objects.get(arxiv_id=HOT).upvote_count == 1
 
 
-def test_a_warm_members_page_costs_one_query_beyond_their_session(
-    demo, alice, django_assert_max_num_queries
-):
+def test_a_warm_members_page_costs_no_query(demo, alice, django_assert_num_queries):
     client = member(alice)
     body(client.get(DAY))
-    with django_assert_max_num_queries(3):  # the session, the member, their marks and counts
-        body(client.get(DAY))
+    with django_assert_num_queries(0):  # their session, user row and marks are kept
+        page = body(client.get(DAY))
+    assert alice.email in page
+
+
+def test_a_member_whose_password_changed_is_signed_out_at_once(demo, alice, commit):
+    client = member(alice)
+    body(client.get(DAY))
+
+    def change() -> None:
+        alice.set_password("a-new-password-123!")
+        alice.save()
+
+    commit(change)
+
+    assert alice.email not in body(client.get(DAY))
+
+
+def test_a_deactivated_member_is_signed_out_at_once(demo, alice, commit):
+    client = member(alice)
+    body(client.get(DAY))
+
+    alice.is_active = False
+    commit(alice.save)
+
+    assert alice.email not in body(client.get(DAY))
+
+
+def test_a_session_ended_elsewhere_is_not_honoured_from_the_copy(demo, alice):
+    browser = member(alice)
+    body(browser.get(DAY))
+    elsewhere = Client()  # the same session, in another tab served by another process
+    elsewhere.cookies[settings.SESSION_COOKIE_NAME] = browser.cookies[
+        settings.SESSION_COOKIE_NAME
+    ].value
+
+    assert elsewhere.post("/accounts/logout/").status_code == HTTPStatus.FOUND
+
+    assert alice.email not in body(browser.get(DAY))
 
 
 def test_the_api_says_how_old_its_answer_is(demo, client, clock):
