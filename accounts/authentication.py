@@ -17,7 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.models import ApiToken
 from accounts.selectors import api_token_by_plaintext
 from accounts.services import api_token_record_use
-from config.cache import count_hit
+from config import ratelimit
 
 MAX_TOKEN_LENGTH = 200
 
@@ -63,9 +63,10 @@ class OptionalBearerTokenAuthentication(BearerTokenAuthentication):
 class _SettingsRateThrottle(SimpleRateThrottle):
     """A rate read from settings on every request, so tests and operators can change it.
 
-    Counted in fixed windows that start at a client's first call (one Redis round trip per
-    call, see `count_hit`), not in DRF's sliding log, which reads and writes the list of
-    every call's time on each request.
+    Counted in fixed windows that start at a client's first call, with each process
+    leasing part of the budget from Redis (config/ratelimit.py: exact, and a round trip per
+    lease rather than per call), not in DRF's sliding log, which reads and writes the list
+    of every call's time on each request.
     """
 
     setting = ""
@@ -79,8 +80,8 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        count, self.seconds_left = count_hit(self.key, self.duration)
-        return count <= self.num_requests
+        allowed, self.seconds_left = ratelimit.take(self.key, self.num_requests, self.duration)
+        return allowed
 
     def wait(self) -> float:
         return self.seconds_left

@@ -1,4 +1,4 @@
-"""Django's Redis cache, keeping one client per connection pool; a rate counter.
+"""Django's Redis cache, keeping one client per connection pool.
 
 Django builds a new `redis.Redis` client for every cache operation; with redis-py 5+ that
 costs about 0.5 ms each (it rebuilds its table of response callbacks), several times per
@@ -7,10 +7,8 @@ request. A client is thread-safe and holds no connection of its own, so one per 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
@@ -33,30 +31,3 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
-
-
-def count_hit(key: str, period: int) -> tuple[int, float]:
-    """Count one hit on the counter `key`, which lives `period` seconds from its first hit.
-
-    Returns the count so far and the seconds until the counter starts again. On Redis this is
-    one round trip (INCR, EXPIRE NX and TTL in a pipeline); other backends take a few calls.
-    """
-    backend = caches["default"]
-    if isinstance(backend, DjangoRedisCache):
-        name = backend.make_and_validate_key(key)
-        pipeline = backend._cache.get_client(name, write=True).pipeline(transaction=False)
-        pipeline.incr(name)
-        pipeline.expire(name, period, nx=True)
-        pipeline.ttl(name)
-        count, _, ttl = pipeline.execute()
-        return int(count), float(ttl if ttl > 0 else period)
-    now = time.time()
-    backend.add(f"{key}:start", now, period)
-    backend.add(key, 0, period)
-    try:
-        count = backend.incr(key)
-    except ValueError:  # expired between the two calls
-        backend.set(key, 1, period)
-        count = 1
-    started = backend.get(f"{key}:start", now)
-    return count, max(period - (now - started), 1.0)

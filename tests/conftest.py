@@ -47,13 +47,16 @@ def _empty_cache(monkeypatch):
     from django.core.cache import cache
 
     from caching import store
+    from config import ratelimit
 
     monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
     cache.clear()
     store.forget()
+    ratelimit.forget()
     yield
     cache.clear()
     store.forget()
+    ratelimit.forget()
 
 
 @pytest.fixture
