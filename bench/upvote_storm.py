@@ -53,6 +53,7 @@ from typing import Any
 import httpx
 
 from bench.http import server_env, start_gunicorn
+from bench.members import create_token_members, remove_members
 
 USERNAME_PREFIX = "storm-"
 PAPER_ID_PREFIX = "9902."
@@ -227,35 +228,12 @@ def setup_django() -> None:
 def remove_previous_storm() -> None:
     """Delete earlier storm members; their votes go with the counters moved down, the way
     paper_unvote does it, so the hot papers start without drift."""
-    from django.db import transaction
-    from django.db.models import Count, F
-
-    from accounts.models import User
-    from papers.models import Paper, Upvote
-
-    with transaction.atomic():
-        votes = Upvote.objects.filter(user__username__startswith=USERNAME_PREFIX)
-        per_paper = votes.values("paper_id").annotate(n=Count("id")).order_by()
-        for row in per_paper:
-            Paper.objects.filter(pk=row["paper_id"]).update(
-                upvote_count=F("upvote_count") - row["n"]
-            )
-        votes.delete()
-        User.objects.filter(username__startswith=USERNAME_PREFIX).delete()
+    remove_members(USERNAME_PREFIX)
 
 
 def create_members(count: int) -> list[str]:
     """`count` members, one API token each (made by accounts.services); the plaintexts."""
-    from django.contrib.auth.hashers import make_password
-
-    from accounts.models import User
-    from accounts.services import api_token_create
-
-    unusable = make_password(None)  # cheap: no hashing for an unusable password
-    users = User.objects.bulk_create(
-        [User(username=f"{USERNAME_PREFIX}{i}", password=unusable, email="") for i in range(count)]
-    )
-    return [api_token_create(user=user, name="upvote storm").plaintext for user in users]
+    return create_token_members(USERNAME_PREFIX, count, label="upvote storm")
 
 
 def hot_papers(count: int) -> list[str]:
