@@ -44,6 +44,7 @@ CACHE_DOWN = (RedisError, OSError)
 
 REFRESH_SECONDS = 1.0  # a changing entry is rebuilt at most this often
 LOCK_SECONDS = 5  # how long the others wait for one rebuild, at worst
+RECHECK_SECONDS = 0.05  # how often the others look for the rebuilt copy meanwhile
 DEFAULT_TTL = 600  # seconds an entry is kept in the shared cache
 NEAR_BYTES = 64 * 2**20  # this process's copies
 ALL = "all"  # the scope every entry depends on
@@ -123,6 +124,8 @@ class LRU:
 
 
 near = LRU(NEAR_BYTES)
+# Keys another process is rebuilding: until when this one serves its copy without asking.
+_elsewhere: dict[str, float] = {}
 
 
 def state(entry: Entry, *, now: float, max_age: float) -> State:
@@ -168,7 +171,13 @@ def fetch(
         return usable
     lock = f"{shared}:rebuilding"
     if previous is not None and not quietly(cache.add, lock, 1, timeout=LOCK_SECONDS):
-        return previous  # somebody else is rebuilding it (or the cache just went down)
+        # Somebody else is rebuilding it (or the cache just went down): serve this copy,
+        # and do not ask the shared cache again for a moment.
+        if len(_elsewhere) > 10_000:
+            _elsewhere.clear()
+        _elsewhere[key] = now + RECHECK_SECONDS
+        near.put(key, previous, previous.size)
+        return previous
     try:
         entry = build_entry(build, scopes=scopes)
         quietly(cache.set, shared, entry, timeout=ttl)
@@ -190,7 +199,10 @@ def _lookup(
         if entry is None:
             continue
         found = state(entry, now=now, max_age=max_age)
-        if found is State.FRESH or (found is State.SOFT and now - entry.built_at < REFRESH_SECONDS):
+        if found is State.FRESH or (
+            found is State.SOFT
+            and (now - entry.built_at < REFRESH_SECONDS or _elsewhere.get(key, 0.0) > now)
+        ):
             if source == "shared":
                 near.put(key, entry, entry.size)
             return entry, None
@@ -237,4 +249,5 @@ def forget() -> None:
     """Drop everything this process keeps (after the shared cache was emptied)."""
     for kept in list(LRU.every):
         kept.clear()
+    _elsewhere.clear()
     generations.forget()

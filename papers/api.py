@@ -50,17 +50,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.authentication import BearerTokenAuthentication, OptionalBearerTokenAuthentication
 from caching.responses import answer
 from caching.store import DEFAULT_TTL
+from papers.caching import period_scope, search_page
 from papers.models import Paper, PaperQuerySet
 from papers.periods import Period, parse_period
 from papers.selectors import (
-    TRENDING_DAYS,
     arxiv_id_in_query,
     listing,
     paper_by_id,
     papers_in_period,
     search_papers,
     search_terms,
-    top_matches,
     trending_papers,
     upvoted_ids,
 )
@@ -166,15 +165,15 @@ def _shown_papers(items: Any, path: tuple[str, ...] = ()) -> list[str]:
     return scopes
 
 
-def _period_scopes(request: Request) -> list[str]:
-    """The days of the period a query names (none when it names none, or no valid one)."""
+def _period_scope(request: Request) -> str | None:
+    """The scope of the period a query names (None when it names none, or no valid one)."""
     for kind in ("date", "week", "month"):
         if value := request.query_params.get(kind):
             try:
-                return [f"day:{day}" for day in parse_period(kind, value).days]
+                return period_scope(parse_period(kind, value))
             except (ValueError, OverflowError):
-                return []
-    return []
+                return None
+    return None
 
 
 def _valid_query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
@@ -242,7 +241,7 @@ def papers_matching(query: str, *, limit: int) -> list[Paper]:
     the latest papers for an empty query."""
     if not query.strip():
         return list(_listing().order_by("-listed_on", "-published_at", "-id")[:limit])
-    found = top_matches(query, limit=limit)
+    found = search_page(query, page=1, size=limit).papers
     arxiv_id = arxiv_id_in_query(query)
     if arxiv_id and all(p.arxiv_id != arxiv_id for p in found):
         paper = paper_by_id(arxiv_id)
@@ -311,19 +310,21 @@ class DailyPapersApi(APIView):
             )
             return HfDailyPaperSerializer(papers, many=True).data
 
-        days = _period_scopes(request)
-        max_age = DEFAULT_TTL
-        if not days and request.query_params.get("sort") == "trending":
+        period = _period_scope(request)
+        if period is not None:  # what the period lists: its papers, their votes
+            known, shown, max_age = ("catalog", period), None, DEFAULT_TTL
+        elif request.query_params.get("sort") == "trending":
             # The site's trending ranking: the last days' votes, and the passing of time.
-            today = timezone.now().date()
-            days = [f"day:{today - timedelta(days=n)}" for n in range(TRENDING_DAYS)]
-            max_age = TRENDING_REFRESH_SECONDS
+            known, shown, max_age = ("catalog", "recent"), None, TRENDING_REFRESH_SECONDS
+        else:  # the latest papers: the set of papers, and the votes of those shown
+            known, max_age = ("catalog",), DEFAULT_TTL
+            shown = lambda data: _shown_papers(data, ("paper",))  # noqa: E731
         return answer(
             request,
             key=_cache_key(request, "daily", DAILY_PARAMS),
             build=build,
-            known_scopes=("catalog", *days),
-            scopes=lambda data: _shown_papers(data, ("paper",)),
+            known_scopes=known,
+            scopes=shown,
             max_age=max_age,
         )
 

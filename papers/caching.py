@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
@@ -32,7 +32,9 @@ from caching.responses import Body, send
 from caching.skeletons import MEMBER, Skeleton, hole
 from papers import selectors
 from papers.models import Paper, Upvote
+from papers.periods import Period, period_of
 from papers.rendering import highlight_html, math_html
+from papers.selectors import SearchPage
 
 BULK_PAPERS = 1_000  # beyond this many papers, a change is announced as "everything"
 MARKS_LIMIT = 5_000  # members with more votes have their marks read for each page
@@ -58,12 +60,25 @@ class PaperRef(NamedTuple):
     listed_on: date
 
 
+RECENT_DAYS = selectors.TRENDING_DAYS + 1  # a day more, for a change made past midnight
+
+
+def period_scope(period: Period) -> str:
+    """The scope of what a day, a week or a month lists."""
+    return f"{'day' if period.kind == 'date' else period.kind}:{period.slug}"
+
+
 def scopes_of(papers: Iterable[Touched]) -> set[str]:
-    """The scopes a change to these papers touches: each paper, and the day it is listed."""
+    """The scopes a change to these papers touches: each paper, the day, week and month it
+    is listed in, and `recent` (what trending ranks) when that day is one of the last."""
     scopes: set[str] = set()
+    recent = timezone.now().date() - timedelta(days=RECENT_DAYS)
     for paper in papers:
         scopes.add(f"paper:{paper.arxiv_id}")
-        scopes.add(f"day:{paper.listed_on.isoformat()}")
+        for kind in ("date", "week", "month"):
+            scopes.add(period_scope(period_of(kind, paper.listed_on)))
+        if paper.listed_on >= recent:
+            scopes.add("recent")
     return scopes
 
 
@@ -158,6 +173,40 @@ def cards_html(papers: Iterable[Paper], *, member: bool, today: date) -> SafeStr
     return mark_safe("".join(card(paper, member=member, today=today) for paper in papers))
 
 
+# --- rankings: the slow queries, kept until the set of papers changes -------------------------
+
+RANKING_SECONDS = 3600  # related papers and search rankings are recomputed at least hourly
+
+
+def search_page(query: str, *, page: int, size: int = selectors.SEARCH_PAGE_SIZE) -> SearchPage:
+    """One page of search results. Ranking every match of a common word takes about half a
+    second at 100,000 papers: the ranking is kept until papers appear or disappear, and
+    only the papers themselves (their counts) are read again."""
+    ranking = store.fetch(
+        f"ranking:{size}:{page}:{query}",
+        lambda: store.Built(selectors.search_ranking(query, page=page, size=size), (), 64),
+        scopes=["catalog"],
+        max_age=RANKING_SECONDS,
+    ).value
+    return SearchPage(
+        papers=selectors.papers_by_ids(ranking.ids),
+        number=max(page, 1),
+        pages=max(1, -(-ranking.total // size)),
+        total=ranking.total,
+    )
+
+
+def related_papers(paper: Paper, *, limit: int = 5) -> list[Paper]:
+    """A few papers close to this one (a full-text query, kept like a search ranking)."""
+    ids = store.fetch(
+        f"related:{limit}:{paper.arxiv_id}",
+        lambda: store.Built(selectors.related_ids(paper, limit=limit), (), 64),
+        scopes=["catalog"],
+        max_age=RANKING_SECONDS,
+    ).value
+    return selectors.papers_by_ids(ids)
+
+
 # --- pages ------------------------------------------------------------------------------------
 
 
@@ -218,13 +267,13 @@ def respond(
     key: str,
     template: str,
     load: Callable[[], Loaded],
-    here: str,
+    here: Callable[[], str],
     scopes: Iterable[str] = (),
     max_age: float = store.DEFAULT_TTL,
 ) -> HttpResponse:
-    """The page at `here` (its canonical path): `load` reads what it shows, `scopes` says
-    what it depends on before reading; `key` names it among the cached pages."""
-    scopes = tuple(scopes)
+    """The page at `here()` (its canonical path, made only when the page is built): `load`
+    reads what it shows, `scopes` says what it depends on before reading; `key` names it
+    among the cached pages."""
     member = request.user.is_authenticated
     messages = get_messages(request)
     if not member and not len(messages):
@@ -304,19 +353,25 @@ def member_marks(user: Any) -> frozenset[int] | None:
 
 
 def _build(
-    template: str, load: Callable[[], Loaded], here: str, *, member: bool, messages: Any = ()
+    template: str,
+    load: Callable[[], Loaded],
+    here: Callable[[], str],
+    *,
+    member: bool,
+    messages: Any = (),
 ) -> store.Built:
     loaded = load()
+    path = here()
     today = timezone.now().date()
-    login_next = quote(here, safe="/")
+    login_next = quote(path, safe="/")
     context = {
         **loaded.context,
         "cards_html": cards_html(loaded.cards, member=member, today=today),
-        "here": here,
+        "here": path,
         "login_next": login_next,
     }
     text = skeletons.render_page(template, context, member=member, messages=messages)
-    values = {"here": escape(here), "login_next": escape(login_next)}
+    values = {"here": escape(path), "login_next": escape(login_next)}
     for paper in loaded.cards:
         if loaded.terms:
             values[f"title:{paper.pk}"] = highlight_html(paper.title, loaded.terms)

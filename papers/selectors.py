@@ -16,8 +16,6 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    Max,
-    Min,
     OuterRef,
     Q,
     Value,
@@ -71,12 +69,13 @@ class Neighbours:
 
 
 def neighbour_periods(period: Period, *, today: date) -> Neighbours:
-    """The nearest earlier and later periods that have papers, never past today (1 query)."""
-    found = Paper.objects.visible().aggregate(
-        before=Max("listed_on", filter=Q(listed_on__lt=period.first)),
-        after=Min("listed_on", filter=Q(listed_on__gt=period.last, listed_on__lte=today)),
+    """The nearest earlier and later periods that have papers, never past today (2 queries,
+    each a few steps along the listing index, not an aggregate over every paper)."""
+    days = Paper.objects.visible().values_list("listed_on", flat=True)
+    before = days.filter(listed_on__lt=period.first).order_by("-listed_on").first()
+    after = (
+        days.filter(listed_on__gt=period.last, listed_on__lte=today).order_by("listed_on").first()
     )
-    before, after = found["before"], found["after"]
     return Neighbours(
         previous=period_of(period.kind, before) if before else None,
         next=period_of(period.kind, after) if after else None,
@@ -180,24 +179,21 @@ def search_papers(query: str) -> PaperQuerySet:
     )
 
 
-def top_matches(query: str, *, limit: int) -> list[Paper]:
-    """The `limit` most relevant visible papers for `query` (the first page of search_page)."""
-    return search_page(query, page=1, size=limit).papers
-
-
 def search_terms(query: str) -> list[str]:
     """The words of a query worth highlighting (no operators, no one-letter words)."""
     words = re.findall(r"[\w\-]+", query.lower())
     return [w for w in words if len(w) > 1 and w not in {"or", "and", "not"}]
 
 
-def _in_order(ids: list[int]) -> list[Paper]:
+def papers_by_ids(ids: list[int]) -> list[Paper]:
     """Visible papers by primary key, in the order given (one query)."""
     found = {p.pk: p for p in listing(Paper.objects.filter(pk__in=ids))}
     return [found[pk] for pk in ids if pk in found]
 
 
-def _related_ids(paper: Paper, limit: int) -> list[int]:
+def related_ids(paper: Paper, *, limit: int = 5) -> list[int]:
+    """The ids of a few papers close to this one: sharing title words (PostgreSQL), or its
+    listing day."""
     others = Paper.objects.visible().exclude(pk=paper.pk)
     if connection.vendor == "postgresql":
         words = re.findall(r"[a-zA-Z]{4,}", paper.title)[:12]
@@ -216,11 +212,6 @@ def _related_ids(paper: Paper, limit: int) -> list[int]:
     )
 
 
-def related_papers(paper: Paper, *, limit: int = 5) -> list[Paper]:
-    """A few papers close to this one: sharing title words (PostgreSQL) or its listing day."""
-    return _in_order(_related_ids(paper, limit))
-
-
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     papers: list[Paper]
@@ -229,21 +220,21 @@ class SearchPage:
     total: int
 
 
-def search_page(query: str, *, page: int, size: int = SEARCH_PAGE_SIZE) -> SearchPage:
-    """One page of search results (2 queries: the ranking with its total, then the papers)."""
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    ids: list[int]  # one page of the matches, most relevant first
+    total: int  # every match
+
+
+def search_ranking(query: str, *, page: int, size: int = SEARCH_PAGE_SIZE) -> Ranking:
+    """One page of the matches of `query`, with how many there are (1 query)."""
     results = search_papers(query)
-    page = max(page, 1)
-    start = (page - 1) * size
+    start = (max(page, 1) - 1) * size
     rows = list(
         results.annotate(total=Window(Count("id"))).values_list("pk", "total")[start : start + size]
     )
     total = rows[0][1] if rows else results.count()
-    return SearchPage(
-        papers=_in_order([pk for pk, _total in rows]),
-        number=page,
-        pages=max(1, -(-total // size)),
-        total=total,
-    )
+    return Ranking(ids=[pk for pk, _total in rows], total=total)
 
 
 def upvoted_ids(user, paper_ids: Iterable[int]) -> set[int]:

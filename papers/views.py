@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -62,7 +63,9 @@ def _tabs(period: Period) -> list[dict[str, object]]:
     ]
 
 
-def _feed_loader(period: Period, *, order: str, page: int, today: date, is_latest: bool):
+def _feed_loader(
+    period: Period, *, order: str, page: int, today: date, is_latest: bool
+) -> Callable[[], Loaded]:
     def load() -> Loaded:
         feed = selectors.feed_page(period, order=order, page=page, today=today)
         context = {
@@ -75,20 +78,26 @@ def _feed_loader(period: Period, *, order: str, page: int, today: date, is_lates
             "url_name": f"papers:{'day' if period.kind == 'date' else period.kind}",
         }
         # The latest day is found while loading: the page depends on that day too.
-        scopes = [f"day:{period.first}"] if is_latest else []
+        scopes = [pages.period_scope(period)] if is_latest else []
         return Loaded(context, cards=feed.papers, shown=feed.papers, scopes=scopes)
 
     return load
 
 
-def _feed_response(request: HttpRequest, path: str, period: Period | None) -> HttpResponse:
+def _feed_response(request: HttpRequest, view: str, period: Period | None) -> HttpResponse:
     """A feed page (`period` None: the latest day with papers, found when it is built)."""
     order = request.GET.get("sort", "votes")
     if order not in selectors.ORDERS:
         order = "votes"
     page = _page_number(request.GET.get("page"))
     today = timezone.now().date()
-    here = _here(path, sort=order if order != "votes" else None, page=page if page > 1 else None)
+
+    def here() -> str:
+        path = reverse(view, args=[period.slug] if period else [])
+        return _here(
+            path, sort=order if order != "votes" else None, page=page if page > 1 else None
+        )
+
     if period is None:
 
         def load() -> Loaded:
@@ -96,13 +105,13 @@ def _feed_response(request: HttpRequest, path: str, period: Period | None) -> Ht
             latest = period_of("date", day)
             return _feed_loader(latest, order=order, page=page, today=today, is_latest=True)()
 
-        scopes: list[str] = ["catalog"]
+        scopes = ["catalog"]
     else:
         load = _feed_loader(period, order=order, page=page, today=today, is_latest=False)
-        scopes = ["catalog", *(f"day:{day}" for day in period.days)]
+        scopes = ["catalog", pages.period_scope(period)]
     return pages.respond(
         request,
-        key=f"{here}|{today}",
+        key=f"{view}|{period.slug if period else ''}|{order}|{page}|{today}",
         template="papers/feed.html",
         load=load,
         here=here,
@@ -119,8 +128,8 @@ def _search_redirect(request: HttpRequest) -> HttpResponse | None:
 @require_GET
 def latest(request: HttpRequest) -> HttpResponse:
     """The latest day that has papers (today's date when there are none yet)."""
-    path = reverse(request.resolver_match.view_name if request.resolver_match else "papers:home")
-    return _search_redirect(request) or _feed_response(request, path, None)
+    view = request.resolver_match.view_name if request.resolver_match else "papers:home"
+    return _search_redirect(request) or _feed_response(request, view, None)
 
 
 @require_GET
@@ -132,8 +141,7 @@ def feed(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
         period = parse_period(kind, slug)
     except ValueError:
         raise Http404(f"{slug} is not a valid {kind}") from None
-    path = reverse(f"papers:{'day' if kind == 'date' else kind}", args=[period.slug])
-    return _feed_response(request, path, period)
+    return _feed_response(request, f"papers:{'day' if kind == 'date' else kind}", period)
 
 
 @require_GET
@@ -145,15 +153,13 @@ def trending(request: HttpRequest) -> HttpResponse:
         papers = list(selectors.trending_papers(now=timezone.now())[:50])
         return Loaded({"papers": papers}, cards=papers, shown=papers)
 
-    days = [now.date() - timedelta(days=n) for n in range(selectors.TRENDING_DAYS)]
-    here = reverse("papers:trending")
     return pages.respond(
         request,
-        key=f"{here}|{now.date()}",
+        key=f"trending|{now.date()}",
         template="papers/trending.html",
         load=load,
-        here=here,
-        scopes=["catalog", *(f"day:{day}" for day in days)],
+        here=lambda: reverse("papers:trending"),
+        scopes=["catalog", "recent"],
         max_age=TRENDING_REFRESH_SECONDS,
     )
 
@@ -169,19 +175,18 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         found = selectors.paper_by_id(canonical)
         if found is None:
             raise Http404("No such paper here")
-        related = selectors.related_papers(found)
+        related = pages.related_papers(found)
         context = {"paper": found, "vote": vote_holes(found.pk), "related": related}
         return Loaded(
             context, cards=related, shown=[found, *related], scopes=pages.paper_scopes(related)
         )
 
-    here = reverse("papers:paper", args=[canonical])
     return pages.respond(
         request,
-        key=here,
+        key=f"paper|{canonical}",
         template="papers/paper.html",
         load=load,
-        here=here,
+        here=lambda: reverse("papers:paper", args=[canonical]),
         scopes=[f"paper:{canonical}", "catalog"],
     )
 
@@ -215,7 +220,7 @@ def search(request: HttpRequest) -> HttpResponse:
             return Loaded({**context, "missing_id": arxiv_id}, cards=[], shown=[])
         if not query:
             return Loaded(context, cards=[], shown=[])
-        results = selectors.search_page(query, page=number)
+        results = pages.search_page(query, page=number)
         return Loaded(
             {**context, "page": results, "papers": results.papers},
             cards=results.papers,
@@ -224,13 +229,14 @@ def search(request: HttpRequest) -> HttpResponse:
             scopes=pages.paper_scopes(results.papers),
         )
 
-    here = _here(reverse("papers:search"), q=query or None, page=number if number > 1 else None)
     return pages.respond(
         request,
-        key=here,
+        key=f"search|{number}|{query}",
         template="papers/search.html",
         load=load,
-        here=here,
+        here=lambda: _here(
+            reverse("papers:search"), q=query or None, page=number if number > 1 else None
+        ),
         scopes=["catalog"],
     )
 

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -140,7 +141,8 @@ def test_a_vote_by_arxiv_id_needs_a_visible_paper(alice):
     assert Upvote.objects.count() == 0
 
 
-def test_a_vote_announces_its_paper_day_and_member_only_when_it_changes(
+@time_machine.travel(dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC), tick=False)
+def test_a_vote_announces_its_paper_its_periods_and_its_member_only_when_it_changes(
     alice, monkeypatch, django_capture_on_commit_callbacks
 ):
     from caching.generations import generations
@@ -167,7 +169,7 @@ def test_a_vote_announces_its_paper_day_and_member_only_when_it_changes(
         announced.append(len(bumps) - before)
 
     assert announced == [1, 0, 1, 0, 1]
-    soft = {"paper:2612.00044", "day:2026-12-03"}
+    soft = {"paper:2612.00044", "day:2026-12-03", "week:2026-W49", "month:2026-12", "recent"}
     member = {f"member:{alice.pk}"}
     assert bumps == [
         (soft, member, {f"votes:{paper.pk}": "1"}),
