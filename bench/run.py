@@ -13,8 +13,9 @@ start them. `make bench` runs this with the defaults:
    and gunicorn under production settings, in four phases: visitors and a member signed in
    through the login form, each quiet and while members vote at 10/s through the API
    (bench.http --all);
-4. the upvote storm (bench.upvote_storm);
-5. digests: 10,000 subscribers to a local SMTP server, in a database of their own
+4. what each caching layer saves per request, in process (bench.layers);
+5. the upvote storm (bench.upvote_storm);
+6. digests: 10,000 subscribers to a local SMTP server, in a database of their own
    (bench.digests);
 
 then prints the table, writes docs/BENCHMARKS.md (the tables, the targets, and the notes of
@@ -406,6 +407,32 @@ PHASE_COLOURS = {  # none of them red: a missed target is drawn in red
 MISSED = "#d62828"
 
 
+def layers_section(layers: dict[str, Any] | None) -> list[str]:
+    """What each caching layer saves per request (bench/layers.py), as a report section."""
+    if not layers:
+        return []
+    rows = [
+        [
+            row["request"] if row["off"] is None else "",
+            row["off"] or "(every layer on)",
+            f"{row['ms']:.3f}",
+            "" if row["off"] is None else f"{row['saves_ms']:+.3f}",
+        ]
+        for row in layers["rows"]
+    ]
+    return [
+        "## What each caching layer saves",
+        "",
+        "One request's cost in process (Django's WSGI handler, production settings, warm; "
+        f"medians of {layers['requests']} calls) with every layer of caching/ on, then with "
+        "one layer switched off at a time: the difference is what that layer saves on each "
+        "request. The trivial view is measured in the same run.",
+        "",
+        markdown_table(["request", "layer switched off", "ms", "saves ms"], rows),
+        "",
+    ]
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
     """Ratios per endpoint, one bar per phase, with the two ratio targets."""
     import matplotlib
@@ -598,6 +625,7 @@ def report(
     parts += [
         f"![Throughput ratio per endpoint and phase]({plot_link})",
         "",
+        *layers_section(results.get("layers")),
         "## Upvote storm",
         "",
         markdown_table(
@@ -768,6 +796,12 @@ def main() -> None:
             show=shown,
         )
         run(
+            "caching layers",
+            ["-m", "bench.layers", "--json", str(scratch / "layers.json")],
+            step_env=env,
+            show=shown,
+        )
+        run(
             "upvote storm",
             [
                 "-m",
@@ -792,7 +826,7 @@ def main() -> None:
             step_env=digests_env,
             show=f"DATABASE_URL={digests_url}",
         )
-        for name in ("ingest", "http", "storm", "digests"):
+        for name in ("ingest", "http", "layers", "storm", "digests"):
             results[name] = json.loads((scratch / f"{name}.json").read_text())
     # The commands as a reader runs them (JSON outputs go to a temporary folder).
     commands = [c.replace(f" --json {scratch}/", " --json ") for c in commands]

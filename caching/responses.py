@@ -45,7 +45,7 @@ class Body(NamedTuple):
 
 
 def accepts_gzip(request: HttpRequest) -> bool:
-    return bool(_ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
+    return bool(_ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
 
 
 def send(request: HttpRequest, body: Body, *, content_type: str | None = None) -> HttpResponse:
@@ -56,48 +56,67 @@ def send(request: HttpRequest, body: Body, *, content_type: str | None = None) -
     else:
         response = HttpResponse(body.plain, content_type=content_type)
     if body.compressed is not None:
-        patch_vary_headers(response, ("Accept-Encoding",))
+        response["Vary"] = "Accept-Encoding"  # a new response: nothing to merge with
     return response
 
 
 def _etag_matches(request: HttpRequest, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
+    header = request.META.get("HTTP_IF_NONE_MATCH")
     if not header:
         return False
     etags = {tag.removeprefix("W/") for tag in parse_etags(header)}
     return "*" in etags or etag in etags
 
 
-def answer(
-    request: HttpRequest,
-    *,
-    key: str,
-    build: Callable[[], Any],
-    scopes: Callable[[Any], Iterable[str]] | None = None,
-    known_scopes: Iterable[str] = (),
-    member_id: int | None = None,
-    max_age: float = store.DEFAULT_TTL,
-) -> HttpResponse:
-    """A JSON answer kept as an entry (see store.fetch): 304 for a matching If-None-Match.
+class Read(NamedTuple):
+    """An API read: how to build its data and what it depends on.
 
     `build` returns the data (and raises for bad input: nothing is kept then); `scopes`
-    tells from that data what the answer shows. `member_id`: the answer is this member's
-    own (it says what they upvoted), kept under their name and fresh after their votes.
-    The `Age` header says how many seconds ago the answer was built from the database.
+    tells from that data what the answer shows, `known_scopes` what it depends on before
+    it is built. `member_id`: the answer is this member's own (it says what they
+    upvoted), kept under their name and fresh after their votes.
     """
 
-    def built() -> store.Built:
-        data = build()
-        body = Body.of(JSONRenderer().render(data))
-        return store.Built(body, scopes(data) if scopes else (), body.size)
+    key: str
+    build: Callable[[], Any]
+    scopes: Callable[[Any], Iterable[str]] | None = None
+    known_scopes: Iterable[str] = ()
+    member_id: int | None = None
+    max_age: float = store.DEFAULT_TTL
 
-    known = tuple(known_scopes)
-    if member_id is not None:
-        known += (f"member:{member_id}",)
-        key = f"{key}|member:{member_id}"
-    entry = store.fetch(f"answer:{key}", built, scopes=known, max_age=max_age)
+    @property
+    def entry_key(self) -> str:
+        if self.member_id is None:
+            return f"answer:{self.key}"
+        return f"answer:{self.key}|member:{self.member_id}"
+
+
+def answer(request: HttpRequest, read: Read) -> HttpResponse:
+    """A JSON answer kept as an entry (see store.fetch): 304 for a matching If-None-Match.
+    The `Age` header says how many seconds ago the answer was built from the database."""
+
+    def built() -> store.Built:
+        data = read.build()
+        body = Body.of(JSONRenderer().render(data))
+        return store.Built(body, read.scopes(data) if read.scopes else (), body.size)
+
+    known = tuple(read.known_scopes)
+    if read.member_id is not None:
+        known += (f"member:{read.member_id}",)
+    entry = store.fetch(read.entry_key, built, scopes=known, max_age=read.max_age)
+    return _respond(request, read, entry)
+
+
+def kept_answer(request: HttpRequest, read: Read) -> HttpResponse | None:
+    """The answer if one is kept that may be served now, without building anything."""
+    entry = store.peek(read.entry_key, max_age=read.max_age)
+    return None if entry is None else _respond(request, read, entry)
+
+
+def _respond(request: HttpRequest, read: Read, entry: store.Entry) -> HttpResponse:
     body: Body = entry.value
-    source = repr((key, entry.deps, entry.built_at)).encode()
+    # Every build has its own time: a new answer, a new tag.
+    source = f"{read.entry_key}|{entry.built_at!r}".encode()
     tag = hashlib.blake2b(source, digest_size=16).hexdigest()
     # Each content coding is its own representation, with its own strong ETag.
     gzipped = body.compressed is not None and accepts_gzip(request)
@@ -106,12 +125,14 @@ def answer(
     if _etag_matches(request, etag):
         response = HttpResponseNotModified()
         if body.compressed is not None:
-            patch_vary_headers(response, ("Accept-Encoding",))
+            response["Vary"] = "Accept-Encoding"
     else:
         response = send(request, body, content_type="application/json")
     response["ETag"] = etag
     response["Age"] = str(max(0, int(time.time() - entry.built_at)))
-    response["Cache-Control"] = "private, no-cache" if member_id is not None else "no-cache"
-    if member_id is not None:
+    if read.member_id is not None:
+        response["Cache-Control"] = "private, no-cache"
         patch_vary_headers(response, ("Authorization", "Cookie"))
+    else:
+        response["Cache-Control"] = "no-cache"
     return response

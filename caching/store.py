@@ -188,6 +188,15 @@ def fetch(
     return entry
 
 
+def peek(key: str, *, max_age: float = DEFAULT_TTL) -> Entry | None:
+    """The entry kept under `key` if it may be served now (never builds, never waits)."""
+    try:
+        usable, _previous = _lookup(key, shared_key(key), now=time.time(), max_age=max_age)
+    except CACHE_DOWN:
+        return None
+    return usable
+
+
 def _lookup(
     key: str, shared: str, *, now: float, max_age: float
 ) -> tuple[Entry | None, Entry | None]:

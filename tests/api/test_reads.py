@@ -311,3 +311,24 @@ def test_a_head_request_answers_with_the_headers_of_a_get(client, demo, steady_c
     assert head.status_code == HTTPStatus.OK
     assert head["ETag"] == get["ETag"]
     assert head.content == b""
+
+
+def test_a_kept_answer_reaches_an_anonymous_caller_before_drf_with_drfs_headers(
+    client, demo, django_assert_num_queries, monkeypatch
+):
+    from rest_framework.views import APIView
+
+    first = client.get("/api/daily_papers?date=2026-06-12", HTTP_ACCEPT_ENCODING="gzip")
+    handled = []
+    initial = APIView.initial
+    monkeypatch.setattr(APIView, "initial", lambda *a, **k: handled.append(1) or initial(*a, **k))
+    with django_assert_num_queries(0):
+        kept = client.get("/api/daily_papers?date=2026-06-12", HTTP_ACCEPT_ENCODING="gzip")
+    with_token = client.get("/api/daily_papers?date=2026-06-12", HTTP_AUTHORIZATION="Bearer x")
+
+    assert handled == [1]  # only the caller with a token went through DRF
+    assert with_token.status_code == HTTPStatus.OK
+    assert kept.status_code == first.status_code == HTTPStatus.OK
+    assert kept.content == first.content
+    for header in ("Allow", "Vary", "ETag", "Content-Type", "Content-Encoding", "Cache-Control"):
+        assert kept[header] == first[header], header

@@ -277,3 +277,22 @@ def test_the_plot_draws_every_phase_and_the_old_shape(tmp_path):
         run.plot(results, tmp_path / name)
 
         assert (tmp_path / name).stat().st_size > 10_000
+
+
+def test_the_report_says_what_each_caching_layer_saves(tmp_path):
+    rows = [
+        {"request": "busiest day, member", "path": DAY, "off": None, "ms": 0.31, "saves_ms": 0.0},
+        {
+            "request": "busiest day, member",
+            "path": DAY,
+            "off": "session read from Redis",
+            "ms": 0.45,
+            "saves_ms": 0.14,
+        },
+    ]
+    text = report_text({**RESULTS, "layers": {"requests": 400, "rows": rows}}, tmp_path)
+
+    assert "## What each caching layer saves" in text
+    assert "| busiest day, member | (every layer on) | 0.310 |  |" in text
+    assert "|  | session read from Redis | 0.450 | +0.140 |" in text
+    assert "## What each caching layer saves" not in report_text(RESULTS, tmp_path)
