@@ -100,6 +100,7 @@ def switches() -> dict[str, Switch]:
     """Each layer, switched off."""
     from caching import sessions, skeletons, store, users
     from config import ratelimit
+    from papers import api
     from papers import caching as papers_caching
 
     def rebuilt(key: str, build: Any, **kwargs: Any) -> Any:
@@ -107,9 +108,14 @@ def switches() -> dict[str, Switch]:
 
     return {
         "no copy in the process (the shared cache each time)": lambda: _emptied(store.near),
-        "built for each request": lambda: _patched(store, "fetch", rebuilt),
+        "built for each request": lambda: _both(
+            _patched(store, "fetch", rebuilt), _patched(store, "peek", lambda *a, **k: None)
+        ),
         "built for each request, cards rendered too": lambda: _both(
             _patched(store, "fetch", rebuilt), _emptied(skeletons.fragments)
+        ),
+        "answered through DRF's request handling": lambda: _patched(
+            api, "kept_answer", lambda *a, **k: None
         ),
         "session read from Redis": lambda: _emptied(sessions._sessions),
         "user row read from the database": lambda: _emptied(users._users),
@@ -201,6 +207,7 @@ def main() -> None:
             [
                 "no copy in the process (the shared cache each time)",
                 "built for each request",
+                "answered through DRF's request handling",
                 "rate limit: a round trip per call",
             ],
         ),
