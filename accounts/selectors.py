@@ -11,6 +11,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from accounts.models import ApiToken
+from caching.users import cached_token
 from config.db import fetch_row
 
 
@@ -65,10 +66,16 @@ def _token_query(vendor: str) -> _TokenQuery:
 
 
 def api_token_by_plaintext(plaintext: str) -> ApiToken | None:
-    """The active token with this plaintext, with its (active) member; one query."""
+    """The active token with this plaintext, with its (active) member: one query, or none
+    while this process keeps it (caching/users.py)."""
+    digest = api_token_digest(plaintext)
+    return cached_token(digest, lambda: _api_token_by_digest(digest))
+
+
+def _api_token_by_digest(digest: str) -> ApiToken | None:
     db = connections[DEFAULT_DB_ALIAS]
     query = _token_query(db.vendor)
-    row = fetch_row(query.sql, [api_token_digest(plaintext)])  # a unique digest: one row
+    row = fetch_row(query.sql, [digest])  # a unique digest: one row
     if row is None:
         return None
     values = list(row)

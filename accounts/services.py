@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.selectors import api_token_digest
+from caching import announce
+from caching.users import token_scope
 
 TOKEN_PREFIX = "dp_"  # noqa: S105 (a label, not a secret)
 MAX_ACTIVE_TOKENS = 20
@@ -49,9 +51,10 @@ def api_token_create(*, user: Any, name: str) -> NewApiToken:
 
 def api_token_revoke(*, user: Any, token_id: int) -> bool:
     """Revoke one of the member's own active tokens; False if there is no such token."""
-    revoked = (
-        ApiToken.objects.active().filter(pk=token_id, user=user).update(revoked_at=timezone.now())
-    )
+    found = ApiToken.objects.active().filter(pk=token_id, user=user)
+    digests = list(found.values_list("key_hash", flat=True))
+    revoked = found.update(revoked_at=timezone.now())
+    announce(hard=[token_scope(digest) for digest in digests])  # no process honours it
     return revoked == 1
 
 
@@ -62,3 +65,4 @@ def api_token_record_use(*, token: ApiToken, now: datetime) -> None:
         return
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
+    announce(soft=[token_scope(token.key_hash)])  # processes read the new time once

@@ -17,16 +17,18 @@ The layers, from the request inwards (docs/BENCHMARKS.md has the figure of each)
    rendered once for any member with holes for their CSRF token, name, email and vote
    marks, filled for each request in one join.
 4. **Members' own state** (`sessions`, `users`, `papers/caching.py`): their session, their
-   user row and which papers they upvoted are kept in each process and checked against
-   their scope's generation, so a member's page costs no query at all; the vote counts
-   on it are those of the skeleton, or newer ones announced with votes (a member sees
-   their own vote at once).
+   user row, their API tokens and which papers they upvoted are kept in each process and
+   checked against their scope's generation, so a member's page costs no query at all;
+   the vote counts on it are those of the skeleton, or newer ones announced with votes
+   (a member sees their own vote at once).
 5. **Cards** (`skeletons.fragments`, `papers/caching.py`): each paper's card is rendered
    once per paper version and reused by every list that shows it (days, weeks, months,
    trending, search, related papers), for visitors and members.
 6. **Scope generations** (`generations`): what an entry shows is named by scopes
-   (`paper:<arxiv id>`, `day:<date>`, `member:<id>`, `session:<key>`, `catalog` for the
-   set of papers, `all`), each with generations replaced by every change. An entry is
+   (`paper:<arxiv id>`, `day:<date>`, `week:<week>`, `month:<month>`, `recent`, `catalog`
+   for the set of papers, `votes:<member id>` for a member's own votes, `member:<id>`,
+   `token:<digest>`, `session:<key>`, `all`), each with generations replaced by every
+   change. An entry is
    fresh while the generations it was built against are current; each process keeps a
    copy of them, kept current through Redis pub/sub, so checking an entry costs no round
    trip. A vote changes one paper and its day: only the entries showing them are touched.

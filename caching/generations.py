@@ -2,7 +2,7 @@
 anything it shows has changed since it was built.
 
 A scope names one thing entries depend on (`paper:2608.01147`, `day:2026-08-13`,
-`member:42`, `session:<key>`, `catalog`, `all`). Each scope has two generations, random
+`votes:42`, `session:<key>`, `catalog`, `all`). Each scope has two generations, random
 numbers replaced by every change:
 
 - `soft` moves with every change (a vote, a new paper, a new source count);

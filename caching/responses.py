@@ -102,7 +102,7 @@ def answer(request: HttpRequest, read: Read) -> HttpResponse:
 
     known = tuple(read.known_scopes)
     if read.member_id is not None:
-        known += (f"member:{read.member_id}",)
+        known += (f"votes:{read.member_id}",)  # their own votes (papers.caching.voter_scope)
     entry = store.fetch(read.entry_key, built, scopes=known, max_age=read.max_age)
     return _respond(request, read, entry)
 

@@ -1,12 +1,12 @@
-"""Members' user rows, kept in each process and checked against their `member:<id>` scope,
-so authenticating a member's request costs no query.
+"""Members' user rows and API tokens, kept in each process and checked against their scopes
+(`member:<id>`, `token:<digest>`), so authenticating a member's request costs no query.
 
 The authentication backends below are Django's and allauth's, with `get_user` (what runs
-on every request of a signed-in member) answered from that copy. Django still verifies
-the session against the user's password hash on every request. Every save or deletion of
-a user announces their scope as a hard change (accounts/signals.py), and so does each of
-their votes; a copy is kept for NEAR_SECONDS at most, so a change made without a save
-(a bulk update) shows within that time.
+on every request of a signed-in member) answered from that copy; Django still verifies the
+session against the user's password hash on every request. Every save or deletion of a
+user announces their scope as a hard change (accounts/signals.py), and so does every change
+to a token (accounts/services.py, accounts/signals.py). A copy is kept for NEAR_SECONDS at
+most, so a change made without announcing it (a bulk update) shows within that time.
 """
 
 from __future__ import annotations
@@ -16,38 +16,80 @@ from collections.abc import Callable
 from typing import Any
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
+from django.db.models import Model
 
 from caching.generations import generations
 from caching.store import CACHE_DOWN, LRU
 
 NEAR_SECONDS = 60
 _users = LRU(8 * 2**20)
+_tokens = LRU(4 * 2**20)
 
 
 def member_scope(user_id: Any) -> str:
     return f"member:{user_id}"
 
 
+def token_scope(digest: str) -> str:
+    return f"token:{digest}"
+
+
+def _copy(instance: Model) -> Any:
+    """A new instance with the same row: callers set attributes on what they get."""
+    names = [field.attname for field in instance._meta.concrete_fields]
+    return type(instance).from_db("default", names, [getattr(instance, n) for n in names])
+
+
 def cached_user(user_id: Any, load: Callable[[Any], Any]) -> Any:
     """The user with this id, from this process's copy when it is current, else `load`."""
     scope = member_scope(user_id)
     try:
-        generation = generations.read([scope])[scope]
+        generation = generations.read([scope])[scope]  # before loading: no change missed
     except CACHE_DOWN:
         return load(user_id)
-    model = get_user_model()
     kept = _users.get(user_id)
     if kept is not None and kept[1] == generation and time.monotonic() < kept[2]:
-        names, values = kept[0]
-        return model.from_db("default", names, values)  # a new instance each time
+        return _copy(kept[0])
     user = load(user_id)
     if user is not None:
-        names = [field.attname for field in model._meta.concrete_fields]
-        row = (names, [getattr(user, name) for name in names])
-        _users.put(user_id, (row, generation, time.monotonic() + NEAR_SECONDS), 1024)
+        _users.put(user_id, (_copy(user), generation, time.monotonic() + NEAR_SECONDS), 1024)
     return user
+
+
+def cached_token(digest: str, load: Callable[[], Any]) -> Any:
+    """The active token with this digest and its member (`load` reads them), from this
+    process's copy while neither the token (revoked) nor the member changed.
+
+    The token's generation is read before `load`, so a revocation is never missed; the
+    member's after it (the member is known only then), so a member deactivated while this
+    process reads their token could use it for NEAR_SECONDS at most."""
+    scope = token_scope(digest)
+    try:
+        generation = generations.read([scope])[scope]
+    except CACHE_DOWN:
+        return load()
+    kept = _tokens.get(digest)
+    if kept is not None:
+        token, kept_generation, member_generation, until = kept
+        member = member_scope(token.user_id)
+        if (
+            kept_generation == generation
+            and time.monotonic() < until
+            and generations.read([member])[member] == member_generation
+        ):
+            copy = _copy(token)
+            copy.user = _copy(token.user)
+            return copy
+    token = load()
+    if token is not None:
+        member = member_scope(token.user_id)
+        kept_token = _copy(token)
+        kept_token.user = _copy(token.user)
+        member_generation = generations.read([member])[member]
+        until = time.monotonic() + NEAR_SECONDS
+        _tokens.put(digest, (kept_token, generation, member_generation, until), 2048)
+    return token
 
 
 class ModelBackend(DjangoModelBackend):

@@ -68,6 +68,11 @@ def period_scope(period: Period) -> str:
     return f"{'day' if period.kind == 'date' else period.kind}:{period.slug}"
 
 
+def voter_scope(member_id: int) -> str:
+    """The scope of a member's own votes (what their marks and their own answers show)."""
+    return f"votes:{member_id}"
+
+
 def scopes_of(papers: Iterable[Touched]) -> set[str]:
     """The scopes a change to these papers touches: each paper, the day, week and month it
     is listed in, and `recent` (what trending ranks) when that day is one of the last."""
@@ -103,7 +108,7 @@ def changed(
     scopes = {store.ALL} if everything or len(papers) > BULK_PAPERS else scopes_of(papers)
     if catalog:
         scopes.add("catalog")
-    member = {f"member:{member_id}"} if member_id is not None else set()
+    member = {voter_scope(member_id)} if member_id is not None else set()
     facts = {f"votes:{pk}": str(count) for pk, count in (votes or {}).items()}
     if hard:
         announce(hard=scopes | member, facts=facts)
@@ -334,7 +339,7 @@ _marks = store.LRU(MARKS_BYTES)
 def member_marks(user: Any) -> frozenset[int] | None:
     """The ids of the papers the member upvoted, kept in this process until their next
     vote (None for members with very many votes: their pages read the marks they show)."""
-    scope = f"member:{user.pk}"
+    scope = voter_scope(user.pk)
     try:
         generation = generations.read([scope])[scope]
     except store.CACHE_DOWN:

@@ -12,6 +12,7 @@ from accounts.authentication import BearerTokenAuthentication
 from accounts.models import ApiToken
 from accounts.selectors import api_token_by_plaintext
 from accounts.services import LAST_USED_PRECISION, api_token_create, api_token_revoke
+from caching import store
 from config.db import fetch_row
 
 pytestmark = pytest.mark.django_db
@@ -55,21 +56,27 @@ def _authenticate(rf, plaintext: str):
     return BearerTokenAuthentication().authenticate(request)
 
 
-def test_the_last_use_is_written_at_most_every_few_minutes(rf, token, time_machine):
+def test_the_last_use_is_written_at_most_every_few_minutes(
+    rf, token, time_machine, django_capture_on_commit_callbacks
+):
     start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     time_machine.move_to(start, tick=False)
 
     def statements() -> list[str]:
-        with CaptureQueriesContext(connection) as queries:
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
             _authenticate(rf, token)
         return [q["sql"].split()[0].upper() for q in queries.captured_queries]
 
     assert statements() == ["SELECT", "UPDATE"]  # first use: recorded
     time_machine.move_to(start + LAST_USED_PRECISION - timedelta(seconds=1), tick=False)
-    assert statements() == ["SELECT"]  # recent enough: no write
+    assert statements() == ["SELECT"]  # read again once (it changed): recent, no write
+    assert statements() == []  # kept in this process
     assert ApiToken.objects.get().last_used_at == start
     time_machine.move_to(start + LAST_USED_PRECISION, tick=False)
-    assert statements() == ["SELECT", "UPDATE"]
+    assert statements() == ["UPDATE"]
     assert ApiToken.objects.get().last_used_at == start + LAST_USED_PRECISION
 
 
@@ -82,6 +89,7 @@ def test_fetch_row_answers_one_row_or_none(alice, token):
 @pytest.mark.postgres
 def test_the_token_lookup_is_prepared_after_a_few_calls(token):
     for _ in range(6):
+        store.forget()  # read from the database each time
         api_token_by_plaintext(token)
 
     with connection.cursor() as cursor:
@@ -99,6 +107,7 @@ def test_an_explicit_prepare_threshold_of_none_keeps_statements_unprepared(token
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")  # reconnects
         for _ in range(6):
+            store.forget()  # read from the database each time
             api_token_by_plaintext(token)
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_prepared_statements")
@@ -111,11 +120,51 @@ def test_an_explicit_prepare_threshold_of_none_keeps_statements_unprepared(token
 @pytest.mark.postgres
 def test_logged_runs_keep_their_sql_also_after_the_statement_was_prepared(token):
     for _ in range(6):
+        store.forget()  # read from the database each time
         api_token_by_plaintext(token)  # prepared by now
 
     with CaptureQueriesContext(connection) as queries:
         for _ in range(3):
+            store.forget()
             api_token_by_plaintext(token)
 
     assert len(queries.captured_queries) == 3
     assert all("accounts_apitoken" in (q["sql"] or "") for q in queries.captured_queries)
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run a write and what it announces on commit, as a real request would."""
+
+    def run(write):
+        with django_capture_on_commit_callbacks(execute=True):
+            return write()
+
+    return run
+
+
+def test_a_token_seen_before_is_found_without_a_query(token, django_assert_num_queries):
+    first = api_token_by_plaintext(token)
+    with django_assert_num_queries(0):
+        again = api_token_by_plaintext(token)
+
+    assert again == first
+    assert again is not first
+    assert again.user.username == "alice"
+
+
+def test_a_revoked_token_is_refused_at_once_though_it_was_kept(alice, token, commit):
+    found = api_token_by_plaintext(token)
+
+    assert commit(lambda: api_token_revoke(user=alice, token_id=found.pk))
+
+    assert api_token_by_plaintext(token) is None
+
+
+def test_a_deactivated_members_token_is_refused_at_once(alice, token, commit):
+    api_token_by_plaintext(token)
+    alice.is_active = False
+
+    commit(alice.save)
+
+    assert api_token_by_plaintext(token) is None

@@ -170,7 +170,7 @@ def test_a_vote_announces_its_paper_its_periods_and_its_member_only_when_it_chan
 
     assert announced == [1, 0, 1, 0, 1]
     soft = {"paper:2612.00044", "day:2026-12-03", "week:2026-W49", "month:2026-12", "recent"}
-    member = {f"member:{alice.pk}"}
+    member = {f"votes:{alice.pk}"}
     assert bumps == [
         (soft, member, {f"votes:{paper.pk}": "1"}),
         (soft, member, {f"votes:{paper.pk}": "0"}),
