@@ -35,10 +35,19 @@ def token_scope(digest: str) -> str:
     return f"token:{digest}"
 
 
-def _copy(instance: Model) -> Any:
-    """A new instance with the same row: callers set attributes on what they get."""
-    names = [field.attname for field in instance._meta.concrete_fields]
-    return type(instance).from_db("default", names, [getattr(instance, n) for n in names])
+class _Row:
+    """A model instance's row, from which new instances are made (callers set attributes
+    on what they get, so each gets its own)."""
+
+    __slots__ = ("model", "names", "values")
+
+    def __init__(self, instance: Model) -> None:
+        self.model = type(instance)
+        self.names = [field.attname for field in instance._meta.concrete_fields]
+        self.values = [getattr(instance, name) for name in self.names]
+
+    def instance(self) -> Any:
+        return self.model.from_db("default", self.names, self.values)
 
 
 def cached_user(user_id: Any, load: Callable[[Any], Any]) -> Any:
@@ -50,10 +59,10 @@ def cached_user(user_id: Any, load: Callable[[Any], Any]) -> Any:
         return load(user_id)
     kept = _users.get(user_id)
     if kept is not None and kept[1] == generation and time.monotonic() < kept[2]:
-        return _copy(kept[0])
+        return kept[0].instance()
     user = load(user_id)
     if user is not None:
-        _users.put(user_id, (_copy(user), generation, time.monotonic() + NEAR_SECONDS), 1024)
+        _users.put(user_id, (_Row(user), generation, time.monotonic() + NEAR_SECONDS), 1024)
     return user
 
 
@@ -71,24 +80,23 @@ def cached_token(digest: str, load: Callable[[], Any]) -> Any:
         return load()
     kept = _tokens.get(digest)
     if kept is not None:
-        token, kept_generation, member_generation, until = kept
-        member = member_scope(token.user_id)
+        token_row, user_row, kept_generation, member_generation, until = kept
+        member = member_scope(token_row.values[token_row.names.index("user_id")])
         if (
             kept_generation == generation
             and time.monotonic() < until
             and generations.read([member])[member] == member_generation
         ):
-            copy = _copy(token)
-            copy.user = _copy(token.user)
-            return copy
+            token = token_row.instance()
+            token.user = user_row.instance()
+            return token
     token = load()
     if token is not None:
         member = member_scope(token.user_id)
-        kept_token = _copy(token)
-        kept_token.user = _copy(token.user)
         member_generation = generations.read([member])[member]
         until = time.monotonic() + NEAR_SECONDS
-        _tokens.put(digest, (kept_token, generation, member_generation, until), 2048)
+        row = (_Row(token), _Row(token.user), generation, member_generation, until)
+        _tokens.put(digest, row, 2048)
     return token
 
 

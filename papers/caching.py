@@ -12,6 +12,7 @@ announcements, one query reads their marks and the current counts instead.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
@@ -80,11 +81,15 @@ def scopes_of(papers: Iterable[Touched]) -> set[str]:
     recent = timezone.now().date() - timedelta(days=RECENT_DAYS)
     for paper in papers:
         scopes.add(f"paper:{paper.arxiv_id}")
-        for kind in ("date", "week", "month"):
-            scopes.add(period_scope(period_of(kind, paper.listed_on)))
+        scopes.update(_periods_of(paper.listed_on))
         if paper.listed_on >= recent:
             scopes.add("recent")
     return scopes
+
+
+@functools.lru_cache(maxsize=4096)
+def _periods_of(day: date) -> tuple[str, ...]:
+    return tuple(period_scope(period_of(kind, day)) for kind in ("date", "week", "month"))
 
 
 def changed(
