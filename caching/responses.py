@@ -10,8 +10,8 @@ together).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -32,12 +32,14 @@ class Body(NamedTuple):
 
     plain: bytes
     compressed: bytes | None
+    tag: str  # the entity tag of this body (each build makes a new one)
 
     @classmethod
     def of(cls, plain: bytes) -> Body:
+        tag = secrets.token_hex(12)
         if len(plain) < GZIP_MIN_BYTES:
-            return cls(plain, None)
-        return cls(plain, gzip.compress(plain, compresslevel=6, mtime=0))
+            return cls(plain, None, tag)
+        return cls(plain, gzip.compress(plain, compresslevel=6, mtime=0), tag)
 
     @property
     def size(self) -> int:
@@ -115,9 +117,7 @@ def kept_answer(request: HttpRequest, read: Read) -> HttpResponse | None:
 
 def _respond(request: HttpRequest, read: Read, entry: store.Entry) -> HttpResponse:
     body: Body = entry.value
-    # Every build has its own time: a new answer, a new tag.
-    source = f"{read.entry_key}|{entry.built_at!r}".encode()
-    tag = hashlib.blake2b(source, digest_size=16).hexdigest()
+    tag = body.tag
     # Each content coding is its own representation, with its own strong ETag.
     gzipped = body.compressed is not None and accepts_gzip(request)
     etag = f'"{tag}-gz"' if gzipped else f'"{tag}"'

@@ -26,6 +26,7 @@ member and are never late on the member's own votes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
@@ -177,11 +178,16 @@ def _period_scope(request: HttpRequest) -> str | None:
     """The scope of the period a query names (None when it names none, or no valid one)."""
     for kind in ("date", "week", "month"):
         if value := request.GET.get(kind):
-            try:
-                return period_scope(parse_period(kind, value))
-            except (ValueError, OverflowError):
-                return None
+            return _scope_of(kind, value[:20])
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _scope_of(kind: str, value: str) -> str | None:
+    try:
+        return period_scope(parse_period(kind, value))
+    except (ValueError, OverflowError):
+        return None
 
 
 def _valid_query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
