@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.params import page_number
 from papers import caching as pages
 from papers import selectors, services
 from papers.caching import Loaded, vote_holes, vote_mark
@@ -26,15 +27,6 @@ from papers.sources import arxiv
 
 TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
 KINDS = {"date": "Daily", "week": "Weekly", "month": "Monthly"}
-MAX_PAGE = 10_000  # keeps the OFFSET within what every database accepts
-
-
-def _page_number(raw: str | None) -> int:
-    """The ?page= number; anything but a positive integer is the first page."""
-    try:
-        return min(max(int(raw or 1), 1), MAX_PAGE)
-    except ValueError:
-        return 1
 
 
 def _here(path: str, **params: object) -> str:
@@ -89,7 +81,7 @@ def _feed_response(request: HttpRequest, view: str, period: Period | None) -> Ht
     order = request.GET.get("sort", "votes")
     if order not in selectors.ORDERS:
         order = "votes"
-    page = _page_number(request.GET.get("page"))
+    page = page_number(request.GET.get("page"))
     today = timezone.now().date()
 
     def here() -> str:
@@ -212,7 +204,7 @@ def search(request: HttpRequest) -> HttpResponse:
     arxiv_id = selectors.arxiv_id_in_query(query)
     if arxiv_id and selectors.paper_by_id(arxiv_id) is not None:
         return redirect("papers:paper", arxiv_id=arxiv_id)
-    number = _page_number(request.GET.get("page")) if query and not arxiv_id else 1
+    number = page_number(request.GET.get("page")) if query and not arxiv_id else 1
     context: dict[str, object] = {"query": query, "terms": terms}
 
     def load() -> Loaded:

@@ -60,6 +60,18 @@ def _empty_cache(monkeypatch):
 
 
 @pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run a write and what it announces on commit, as a request would: the test's
+    transaction never commits, so what waits for the commit runs at the end of the write."""
+
+    def run(write):
+        with django_capture_on_commit_callbacks(execute=True):
+            return write()
+
+    return run
+
+
+@pytest.fixture
 def fixture_bytes():
     return lambda path: Path(path).read_bytes()
 

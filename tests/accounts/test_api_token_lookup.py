@@ -132,17 +132,6 @@ def test_logged_runs_keep_their_sql_also_after_the_statement_was_prepared(token)
     assert all("accounts_apitoken" in (q["sql"] or "") for q in queries.captured_queries)
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run a write and what it announces on commit, as a real request would."""
-
-    def run(write):
-        with django_capture_on_commit_callbacks(execute=True):
-            return write()
-
-    return run
-
-
 def test_a_token_seen_before_is_found_without_a_query(token, django_assert_num_queries):
     first = api_token_by_plaintext(token)
     with django_assert_num_queries(0):

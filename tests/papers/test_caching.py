@@ -51,17 +51,6 @@ def demo():
     call_command("load_demo", stdout=None)
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run a write and what it announces on commit, as a real request would."""
-
-    def run(write):
-        with django_capture_on_commit_callbacks(execute=True):
-            return write()
-
-    return run
-
-
 def card(page: str, arxiv_id: str) -> str:
     start = page.index(f'id="paper-{slugify(arxiv_id)}"')
     return page[start : page.index("</article>", start)]
