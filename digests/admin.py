@@ -79,7 +79,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     def short_error(self, delivery: Delivery) -> str:
         return delivery.error[:80]
 
-    @admin.action(description="Send again (failed ones only; an interrupted one may arrive twice)")
+    @admin.action(
+        description="Send again (failed ones only; an interrupted one may arrive twice)",
+        permissions=["change"],
+    )
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = services.deliveries_resend(deliveries=queryset)
         self.message_user(

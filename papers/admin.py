@@ -36,14 +36,14 @@ class PaperAdmin(admin.ModelAdmin):
             touched.append(PaperRef(obj.arxiv_id, form.initial["listed_on"]))  # it moved
         caching.changed(papers=touched, catalog=True, hard=True)  # moderation shows at once
 
-    @admin.action(description="Hide the selected papers")
+    @admin.action(description="Hide the selected papers", permissions=["change"])
     def hide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
         touched = [PaperRef(*row) for row in queryset.values_list("arxiv_id", "listed_on")]
         count = queryset.update(hidden=True)
         caching.changed(papers=touched, catalog=True, hard=True)
         self.message_user(request, f"Hid {count} papers.", messages.SUCCESS)
 
-    @admin.action(description="Show the selected papers again")
+    @admin.action(description="Show the selected papers again", permissions=["change"])
     def unhide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
         touched = [PaperRef(*row) for row in queryset.values_list("arxiv_id", "listed_on")]
         count = queryset.update(hidden=False)

@@ -448,6 +448,17 @@ class PaperCursorPagination(CursorPagination):
     max_page_size = 100
     ordering = ("-listed_on", "-id")
 
+    def decode_cursor(self, request: Request) -> Any:
+        """DRF's cursor, whose position (a listing day) is checked too: a forged cursor is
+        a bad cursor (404), not a database error."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                date.fromisoformat(cursor.position)
+            except (TypeError, ValueError):
+                raise exceptions.NotFound(self.invalid_cursor_message) from None
+        return cursor
+
 
 class PaperListApi(ListAPIView):
     authentication_classes = PUBLIC_READ_AUTH

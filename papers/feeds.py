@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -10,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from papers import selectors
 from papers.models import Paper
@@ -29,7 +31,7 @@ class PapersRssFeed(Feed):
 
     def link(self, query: str) -> str:
         if query:
-            return f"{reverse('papers:search')}?q={query}"
+            return f"{reverse('papers:search')}?{urlencode({'q': query})}"
         return reverse("papers:latest")
 
     def items(self, query: str) -> list[Paper]:
@@ -44,7 +46,8 @@ class PapersRssFeed(Feed):
         return item.title
 
     def item_description(self, item: Paper) -> str:
-        return item.abstract
+        # Readers show a description as HTML: an abstract is text, so it goes escaped.
+        return escape(item.abstract)
 
     def item_link(self, item: Paper) -> str:
         return reverse("papers:paper", args=[item.arxiv_id])

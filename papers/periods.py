@@ -57,8 +57,16 @@ def period_of(kind: str, day: date) -> Period:
     return Period("date", day, day)
 
 
+# Years a period may fall in: the weeks and months around 9999-12-31 would end past the
+# last date Python can hold.
+FIRST_YEAR, LAST_YEAR = 1000, 9998
+
+
 def parse_period(kind: str, text: str) -> Period:
-    """Parse `2026-06-12`, `2026-W24` or `2026-06`; ValueError for anything impossible."""
+    """Parse `2026-06-12`, `2026-W24` or `2026-06`; ValueError for anything impossible,
+    or outside the years FIRST_YEAR to LAST_YEAR."""
+    if not FIRST_YEAR <= int(text[:4] if text[:4].isdigit() else 0) <= LAST_YEAR:
+        raise ValueError(f"{text!r} is not a valid {kind}")
     if kind == "date" and _DATE_RE.match(text):
         return period_of("date", date.fromisoformat(text))
     if kind == "week" and (match := _WEEK_RE.match(text)):

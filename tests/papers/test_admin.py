@@ -63,3 +63,51 @@ def test_hiding_a_paper_removes_it_from_the_cached_feed_at_once(
 
     client.logout()
     assert "To be hidden" not in client.get(f"/papers/date/{paper.listed_on}").content.decode()
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    """Staff who may only look at papers and deliveries."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("viewer", "viewer@example.org", "pw-view-123!")
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_paper", "view_delivery"])
+    )
+    return user
+
+
+def test_staff_who_may_only_view_cannot_hide_papers(client, viewer):
+    paper = PaperFactory()
+    client.force_login(viewer)
+    url = reverse("admin:papers_paper_changelist")
+
+    listing = client.get(url)
+    client.post(url, {"action": "hide", "_selected_action": [paper.pk]})
+
+    assert listing.status_code == HTTPStatus.OK
+    assert 'value="hide"' not in listing.content.decode()
+    assert Paper.objects.get().hidden is False
+
+
+def test_staff_who_may_only_view_cannot_send_digests_again(client, viewer):
+    from digests.models import Delivery
+    from tests.digests.factories import SubscriptionFactory
+
+    failed = Delivery.objects.create(
+        subscription=SubscriptionFactory(),
+        frequency="daily",
+        period="2026-06-12",
+        status="failed",
+        attempts=5,
+    )
+    client.force_login(viewer)
+    url = reverse("admin:digests_delivery_changelist")
+
+    assert 'value="send_again"' not in client.get(url).content.decode()
+    client.post(url, {"action": "send_again", "_selected_action": [failed.pk]})
+
+    failed.refresh_from_db()
+    assert failed.status == "failed"

@@ -540,3 +540,26 @@ def test_members_pages_are_not_served_from_the_visitors_cache(client, alice, dem
 
     assert "Log out" in page
     assert 'name="csrfmiddlewaretoken"' in page
+
+
+@pytest.mark.parametrize("path", ["/papers/feed.rss", "/papers/feed.atom"])
+def test_a_hostile_abstract_reaches_feed_readers_as_text(client, path):
+    PaperFactory(
+        title="Payload",
+        abstract='Results <img src=x onerror="alert(1)"> & <script>alert(2)</script>',
+        listed_on=dt.date(2026, 6, 19),
+    )
+
+    parsed = feedparser.parse(client.get(path).content)
+    # What a reader renders as HTML once the XML is read: escaped markup, shown as text.
+    summary = parsed.entries[0].summary
+
+    assert "<img" not in summary
+    assert "<script" not in summary
+    assert "&lt;img src=x onerror=" in summary
+
+
+def test_the_search_feeds_link_carries_the_query_url_encoded(client):
+    parsed = feedparser.parse(client.get("/papers/feed.rss", {"q": 'a&b "c" <d>'}).content)
+
+    assert parsed.feed.link.endswith("/papers/search?q=a%26b+%22c%22+%3Cd%3E")
