@@ -100,7 +100,8 @@ class AnonRateThrottle(_SettingsRateThrottle):
 
 
 class MemberRateThrottle(_SettingsRateThrottle):
-    """Authenticated calls: API_THROTTLE_USER per token (per member for a browser session)."""
+    """Authenticated calls: API_THROTTLE_USER per member, whatever token or session they
+    use (more tokens buy no more calls)."""
 
     scope = "user"
     setting = "API_THROTTLE_USER"
@@ -108,11 +109,25 @@ class MemberRateThrottle(_SettingsRateThrottle):
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         if not (request.user and request.user.is_authenticated):
             return None
-        if isinstance(request.auth, ApiToken):
-            ident = f"token-{request.auth.pk}"
-        else:
-            ident = f"member-{request.user.pk}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        return member_rate_key(self.scope, request.user.pk)
+
+
+class VoteRateThrottle(MemberRateThrottle):
+    """Votes: VOTE_THROTTLE per member, counted with the site's vote buttons."""
+
+    scope = "votes"
+    setting = "VOTE_THROTTLE"
+
+
+def member_rate_key(scope: str, member_id: int) -> str:
+    """The key a member's calls of one kind are counted under (the API and the site)."""
+    return f"throttle_{scope}_member-{member_id}"
+
+
+def vote_allowed(member_id: int) -> tuple[bool, float]:
+    """Count one vote by the member on the site (the same budget as the API's votes)."""
+    requests, seconds = VoteRateThrottle().parse_rate(settings.VOTE_THROTTLE)
+    return ratelimit.take(member_rate_key("votes", member_id), requests, seconds)
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

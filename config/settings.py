@@ -102,14 +102,19 @@ elif not env_bool("DATABASE_PREPARED_STATEMENTS", True):
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis when REDIS_URL is set, in-process memory otherwise.
+# Cache: Redis when REDIS_URL is set, in-process memory otherwise. CACHE_URL puts the cache
+# in a Redis of its own (one that may evict, kept apart from the broker's queues).
 REDIS_URL = env_str("REDIS_URL")
+CACHE_URL = env_str("CACHE_URL") or REDIS_URL
+if CACHE_URL and not REDIS_URL:
+    raise ImproperlyConfigured("CACHE_URL needs REDIS_URL (the broker) to be set too")
 if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
+    env_url("CACHE_URL", CACHE_URL, schemes=("redis", "rediss", "unix"))
     CACHES = {
         "default": {
             "BACKEND": "config.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": CACHE_URL,
             "KEY_PREFIX": "dp",
         }
     }
@@ -210,6 +215,8 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False  # a GET shows a confirmation page; only a POST signs out
 ACCOUNT_PREVENT_ENUMERATION = True
+# A reset asked for an address with no account sends nothing (the page says the same).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Daily Papers] "
 # Counted in the cache: shared by every process with Redis, per process with the in-memory
@@ -218,7 +225,7 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
-    "reset_password": "20/m/ip,5/m/key",
+    "reset_password": "5/m/ip,3/h/key",  # at most 3 reset mails an hour to an address
     "reset_password_from_key": "20/m/ip",
     "confirm_email": "1/3m/key",
 }
@@ -397,7 +404,9 @@ def _api_rate(name: str, default: str) -> str:
 
 
 API_THROTTLE_ANON = _api_rate("API_THROTTLE_ANON", "60/min")  # per client address
-API_THROTTLE_USER = _api_rate("API_THROTTLE_USER", "600/min")  # per token (or session)
+API_THROTTLE_USER = _api_rate("API_THROTTLE_USER", "600/min")  # per member, all tokens
+# Votes, per member, through the site and the API together (a member's tokens share it).
+VOTE_THROTTLE = _api_rate("VOTE_THROTTLE", "60/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.BearerTokenAuthentication",
@@ -409,7 +418,11 @@ REST_FRAMEWORK = {
         "accounts.authentication.MemberRateThrottle",
     ],
     # Read by DRF's own throttles; ours read API_THROTTLE_* on every request.
-    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": API_THROTTLE_ANON,
+        "user": API_THROTTLE_USER,
+        "votes": VOTE_THROTTLE,
+    },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -53,7 +53,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.authentication import (
     AnonRateThrottle,
     BearerTokenAuthentication,
+    MemberRateThrottle,
     OptionalBearerTokenAuthentication,
+    VoteRateThrottle,
 )
 from caching.responses import Read, answer, kept_answer
 from caching.store import DEFAULT_TTL
@@ -535,6 +537,7 @@ class PaperUpvoteApi(APIView):
     authentication_classes = MEMBER_AUTH
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
+    throttle_classes = [AnonRateThrottle, MemberRateThrottle, VoteRateThrottle]
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # One renderer: nothing to negotiate (DRF would parse the Accept header each time).

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.authentication import vote_allowed
 from config.params import page_number
 from papers import caching as pages
 from papers import selectors, services
@@ -247,6 +248,11 @@ def upvote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     found = selectors.paper_by_id(arxiv_id)
     if found is None:
         raise Http404("No such paper here")
+    allowed, wait = vote_allowed(request.user.pk)
+    if not allowed:
+        response = render(request, "429.html", status=429)
+        response["Retry-After"] = str(max(1, int(wait)))
+        return response
     state = services.paper_toggle_upvote(paper=found, user=request.user)
     if request.htmx:
         context = {

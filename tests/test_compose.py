@@ -21,7 +21,7 @@ SERVICES = COMPOSE["services"]
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 LONG_RUNNING = ("web", "worker", "beat")
 # Read by docker compose itself (interpolation, gunicorn, celery), not by the app.
-COMPOSE_ONLY = {"POSTGRES_PASSWORD", "WEB_CONCURRENCY", "WORKER_CONCURRENCY"}
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "WEB_CONCURRENCY", "WORKER_CONCURRENCY", "CACHE_MAXMEMORY"}
 _INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 # Records the variables read from config/settings.py and config/env.py (not by libraries).
@@ -117,7 +117,16 @@ def env_example() -> dict[str, str]:
 
 
 def test_the_stack_has_its_services():
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker", "beat", "mailpit"}
+    assert set(SERVICES) == {
+        "postgres",
+        "redis",
+        "cache",
+        "migrate",
+        "web",
+        "worker",
+        "beat",
+        "mailpit",
+    }
     for name in APP_SERVICES:
         assert SERVICES[name]["build"] == "."
         assert SERVICES[name]["image"] == SERVICES["web"]["image"]  # one image
@@ -143,6 +152,7 @@ def test_migrations_run_once_before_web_worker_and_beat():
         assert SERVICES[name]["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
             "redis": {"condition": "service_healthy"},
+            "cache": {"condition": "service_healthy"},
             "migrate": {"condition": "service_completed_successfully"},
         }
         assert "migrate" not in " ".join(command(name))
@@ -158,7 +168,7 @@ def test_web_worker_and_beat_commands():
     assert command("worker")[:3] == ["celery", "--app=config", "worker"]
     assert command("beat")[:3] == ["celery", "--app=config", "beat"]
     assert (ROOT / "config" / "celery.py").exists()
-    assert "8025:8025" in SERVICES["mailpit"]["ports"]
+    assert "127.0.0.1:8025:8025" in SERVICES["mailpit"]["ports"]
     assert SERVICES["mailpit"]["image"].startswith("axllent/mailpit")
 
 
@@ -195,8 +205,8 @@ def test_the_services_environment_configures_the_settings_for_the_stack(tmp_path
     assert shown["DB"]["NAME"] == postgres["POSTGRES_DB"]
     assert shown["DB"]["USER"] == postgres["POSTGRES_USER"]
     assert shown["DB"]["PASSWORD"] == interpolate(postgres["POSTGRES_PASSWORD"], dotenv)
-    assert urlsplit(shown["CACHE"]["LOCATION"]).hostname == "redis"
-    assert shown["BROKER"] == shown["CACHE"]["LOCATION"]
+    assert urlsplit(shown["CACHE"]["LOCATION"]).hostname == "cache"
+    assert urlsplit(shown["BROKER"]).hostname == "redis"
     assert shown["EAGER"] is False
     assert shown["EMAIL"] == ["django.core.mail.backends.smtp.EmailBackend", "mailpit", 1025]
     assert shown["SSL_REDIRECT"] is False  # plain HTTP on localhost
@@ -218,6 +228,31 @@ def test_beat_keeps_its_schedule_on_the_writable_volume(tmp_path):
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"VAR_DIR={path}" in dockerfile
     assert 'chown app:app "$VAR_DIR"' in dockerfile
+
+
+def test_the_cache_is_a_bounded_redis_apart_from_the_brokers_which_never_evicts():
+    cache = command("cache")
+    broker = command("redis")
+    dotenv = {"SECRET_KEY": "x" * 50}
+    env = environment("web", dotenv)
+
+    assert interpolate(cache[cache.index("--maxmemory") + 1], dotenv) == "256mb"
+    assert cache[cache.index("--maxmemory-policy") + 1] == "allkeys-lru"
+    assert broker[broker.index("--maxmemory-policy") + 1] == "noeviction"
+    assert urlsplit(env["CACHE_URL"]).hostname == "cache"
+    assert urlsplit(env["REDIS_URL"]).hostname == "redis"
+    assert SERVICES["cache"]["healthcheck"]["test"]
+    assert "cache" in SERVICES["web"]["depends_on"]
+
+
+def test_mailpits_web_ui_is_published_on_this_machine_only():
+    assert SERVICES["mailpit"]["ports"] == ["127.0.0.1:8025:8025"]
+
+
+def test_the_image_runs_with_debug_off_unless_told_otherwise():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ENV DEBUG=false\b", dockerfile, re.M)
+    assert SERVICES["web"]["environment"]["DEBUG"] == "false"
 
 
 def test_the_dockerfile_is_slim_non_root_and_collects_static_files():

@@ -136,3 +136,21 @@ def test_password_reset_link_works_only_once(client, ada):
     again = Client().get(link, follow=True)
 
     assert "The password reset link was invalid" in again.content.decode()
+
+
+def test_a_password_reset_for_an_unknown_address_sends_no_mail(client, mailoutbox):
+    response = client.post("/accounts/password/reset/", {"email": "stranger@example.org"})
+
+    assert response.status_code == HTTPStatus.FOUND  # the same answer as for a member
+    assert mailoutbox == []
+
+
+def test_an_address_gets_at_most_three_reset_mails_an_hour(client, ada, mailoutbox):
+    for n in range(5):
+        client.post(
+            "/accounts/password/reset/",
+            {"email": "ada@example.org"},
+            REMOTE_ADDR=f"10.0.0.{n}",  # from different addresses: the limit is the mailbox's
+        )
+
+    assert len(mailoutbox) == 3

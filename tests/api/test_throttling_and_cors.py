@@ -6,6 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.test import Client
 
 from accounts.services import api_token_create
 from tests.api.conftest import bearer
@@ -29,18 +30,47 @@ def test_anonymous_calls_over_the_rate_get_429_with_retry_after(client, settings
     assert other_address.status_code == HTTPStatus.OK
 
 
-def test_the_rate_is_counted_per_token(client, settings, alice, alice_token, bob_token):
+def test_the_rate_is_counted_per_member_whatever_token(
+    client, settings, alice, alice_token, bob_token
+):
     settings.API_THROTTLE_USER = "2/min"
     settings.API_THROTTLE_ANON = "1000/min"
     second_of_alices = api_token_create(user=alice, name="second").plaintext
 
-    alices = [client.get(READ, headers=bearer(alice_token)).status_code for _ in range(3)]
-    bobs = client.get(READ, headers=bearer(bob_token))
+    alices = [client.get(READ, headers=bearer(alice_token)).status_code for _ in range(2)]
     her_other_token = client.get(READ, headers=bearer(second_of_alices))
+    bobs = client.get(READ, headers=bearer(bob_token))
     anonymous = client.get(READ)
 
-    assert alices == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
-    assert bobs.status_code == her_other_token.status_code == anonymous.status_code == 200
+    assert alices == [HTTPStatus.OK, HTTPStatus.OK]
+    assert her_other_token.status_code == HTTPStatus.TOO_MANY_REQUESTS  # the same member
+    assert bobs.status_code == anonymous.status_code == HTTPStatus.OK
+
+
+def test_votes_are_limited_per_member_across_tokens_and_the_site(
+    client, settings, alice, alice_token
+):
+    from papers.models import Paper
+    from tests.factories import PaperFactory
+
+    settings.VOTE_THROTTLE = "3/min"
+    paper = PaperFactory(arxiv_id="2612.00077")
+    second = api_token_create(user=alice, name="second").plaintext
+    vote = f"/api/papers/{paper.arxiv_id}/upvote"
+
+    first = client.post(vote, headers=bearer(alice_token))
+    back = client.delete(vote, headers=bearer(second))
+    site = Client()
+    site.force_login(alice)
+    on_the_site = site.post(f"/papers/{paper.arxiv_id}/upvote")
+    refused_api = client.delete(vote, headers=bearer(alice_token))
+    refused_site = site.post(f"/papers/{paper.arxiv_id}/upvote")
+
+    assert (first.status_code, back.status_code) == (HTTPStatus.OK, HTTPStatus.OK)
+    assert on_the_site.status_code == HTTPStatus.FOUND
+    assert refused_api.status_code == refused_site.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "Retry-After" in refused_site
+    assert Paper.objects.get().upvote_count == 1  # the refused votes changed nothing
 
 
 def test_writes_are_throttled_too(client, settings, alice_token):
