@@ -333,7 +333,17 @@ def papers_upsert(*, items: Iterable[ParsedItem], today: date | None = None) -> 
         return _upsert(items, today)
 
 
+# Two ingestions that write the same papers at once each lock rows the other needs (one
+# inserts what the other updates, in another order): PostgreSQL detects the deadlock and
+# rolls one back. One writer at a time, for this transaction, instead; the second reads
+# what the first wrote once it may go on. Ingestions are hourly and take seconds.
+_UPSERT_LOCK = 0x70617065727300  # any constant bigint: "papers"
+
+
 def _upsert(items: Iterable[ParsedItem], today: date | None) -> UpsertResult:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_UPSERT_LOCK])
     now = timezone.now()
     today = today or now.date()
     result = UpsertResult()

@@ -425,3 +425,40 @@ def test_a_database_error_in_a_big_write_is_reported_as_itself(small_chunks):
 
     assert "0x00" in str(error.value)
     assert Paper.objects.count() == 0
+
+
+@postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_big_ingestions_of_the_same_papers_at_once_both_succeed():
+    """Each updates what the other creates, in opposite orders: without one writer at a
+    time, PostgreSQL finds a deadlock and rolls one of them back."""
+    Paper.objects.bulk_create(
+        [
+            Paper(arxiv_id=f"2604.{n:05d}", title="old", listed_on="2026-04-02")
+            for n in range(0, 3000, 2)
+        ]
+    )
+    forward = [record(n, source_upvotes=1) for n in range(3000)]
+    backward = [record(n, source_upvotes=2) for n in reversed(range(3000))]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def ingest(items: list[PaperRecord]) -> None:
+        try:
+            start.wait()
+            papers_upsert(items=items)
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ingest, args=(items,)) for items in (forward, backward)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert Paper.objects.count() == 3000
+    assert set(Paper.objects.values_list("source_upvotes", flat=True)) <= {1, 2}
+    assert not Paper.objects.filter(title="old").exists()
