@@ -224,7 +224,8 @@ class DigestRenderer:
         self.papers = papers
         self.top_n = top_n
         marker = uuid.uuid4().hex
-        self._token = f"tok{marker}"
+        self._token = f"tok{marker}"  # the manage link's
+        self._unsubscribe = f"uns{marker}"  # the one-click unsubscribe link's
         self._text = {"email": f"txt{marker}@example.invalid", "keywords": f"txtkw{marker}"}
         self._html = {"email": f"htm{marker}@example.invalid", "keywords": f"htmkw{marker}"}
         self._message_id = f"<mid{marker}@example.invalid>"
@@ -252,7 +253,7 @@ class DigestRenderer:
             "site_url": settings.SITE_URL,
             "manage_url": settings.SITE_URL + reverse("digests:manage", args=[self._token]),
             "unsubscribe_url": settings.SITE_URL
-            + reverse("digests:unsubscribe", args=[self._token]),
+            + reverse("digests:unsubscribe", args=[self._unsubscribe]),
         }
         subject = " ".join(render_to_string("emails/digest_subject.txt", context).split())
         text = render_to_string(
@@ -275,7 +276,7 @@ class DigestRenderer:
         )
         template = self._build(
             to=self._text["email"],
-            token=self._token,
+            unsubscribe_token=self._unsubscribe,
             subject=subject,
             text=text,
             html=html,
@@ -284,7 +285,8 @@ class DigestRenderer:
         )
         raw: bytes | None = template.message().as_bytes(linesep="\r\n")
         expected = {
-            self._token: text.count(self._token) + html.count(self._token) + 1,
+            self._token: text.count(self._token) + html.count(self._token),
+            self._unsubscribe: text.count(self._unsubscribe) + html.count(self._unsubscribe) + 1,
             self._text["email"]: text.count(self._text["email"]) + 1,
             self._html["email"]: html.count(self._html["email"]),
             self._text["keywords"]: text.count(self._text["keywords"]),
@@ -297,13 +299,23 @@ class DigestRenderer:
         return _Rendered(len(selection), subject, text, html, raw)
 
     def _build(
-        self, *, to: str, token: str, subject: str, text: str, html: str, message_id: str, date: str
+        self,
+        *,
+        to: str,
+        unsubscribe_token: str,
+        subject: str,
+        text: str,
+        html: str,
+        message_id: str,
+        date: str,
     ) -> EmailMultiAlternatives:
         site = settings.SITE_URL
+        unsubscribe = reverse("digests:unsubscribe", args=[unsubscribe_token])
         headers = {
             "Message-ID": message_id,
             "Date": date,
-            "List-Unsubscribe": f"<{site}{reverse('digests:unsubscribe', args=[token])}>",
+            # The one-click link can only unsubscribe: mail providers and scanners fetch it.
+            "List-Unsubscribe": f"<{site}{unsubscribe}>",
             "List-Unsubscribe-Post": ONE_CLICK,
             "List-Id": f"Daily Papers {self.period.frequency} digest <digests.{_site_host()}>",
         }
@@ -322,9 +334,11 @@ class DigestRenderer:
             self._rendered[key] = self._render(selection, bool(keywords))
         rendered = self._rendered[key]
         token, email, shown = subscription.token, subscription.email, ", ".join(keywords)
-        text_values = {self._token: token, self._text["email"]: email}
+        unsubscribe = subscription.unsubscribe_token
+        links = {self._token: token, self._unsubscribe: unsubscribe}
+        text_values = {**links, self._text["email"]: email}
         text_values[self._text["keywords"]] = shown
-        html_values = {self._token: token, self._html["email"]: escape(email)}
+        html_values = {**links, self._html["email"]: escape(email)}
         html_values[self._html["keywords"]] = escape(shown)
         message_id = make_msgid(domain=_site_host())
         date = formatdate(localtime=False, usegmt=True)
@@ -332,7 +346,7 @@ class DigestRenderer:
         def build() -> EmailMultiAlternatives:
             return self._build(
                 to=email,
-                token=token,
+                unsubscribe_token=unsubscribe,
                 subject=rendered.subject,
                 text=_fill(rendered.text, text_values),
                 html=_fill(rendered.html, html_values),

@@ -50,7 +50,12 @@ class Subscription(models.Model):
     keywords = models.JSONField(
         default=list, blank=True, help_text="Topic keywords; none: the period's top papers"
     )
+    # The manage link's key (it can change everything), and the one-click unsubscribe
+    # link's, which can only unsubscribe: mail providers and link scanners fetch that one.
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    unsubscribe_token = models.CharField(
+        max_length=64, unique=True, default=new_token, editable=False
+    )
     confirm_nonce = models.CharField(max_length=32, default=new_nonce, editable=False)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
@@ -110,7 +115,7 @@ class Subscription(models.Model):
 
     @property
     def unsubscribe_url(self) -> str:
-        return settings.SITE_URL + reverse("digests:unsubscribe", args=[self.token])
+        return settings.SITE_URL + reverse("digests:unsubscribe", args=[self.unsubscribe_token])
 
 
 class Delivery(models.Model):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.db.models import Case, IntegerField, Q, Value, When
@@ -34,8 +35,12 @@ def subscription_for_user(user: Any) -> Subscription | None:
     if not getattr(user, "is_authenticated", False):
         return None
     match = Q(user=user)
-    if user.email:
-        match |= Q(email=user.email.strip().lower())
+    # Only an address the member proved is theirs: with email verification optional or off,
+    # anybody can sign up with somebody else's address.
+    verified = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
+    emails = [email.strip().lower() for email in verified]
+    if emails:
+        match |= Q(email__in=emails)
     return (
         Subscription.objects.filter(match)
         .annotate(
@@ -49,8 +54,14 @@ def subscription_for_user(user: Any) -> Subscription | None:
 
 
 def subscription_by_token(token: str) -> Subscription | None:
-    """The subscription whose manage/unsubscribe links carry `token`."""
+    """The subscription whose manage link carries `token`."""
     return Subscription.objects.filter(token=token).first()
+
+
+def subscription_to_unsubscribe(token: str) -> Subscription | None:
+    """The subscription whose one-click unsubscribe link carries `token` (links in mails
+    sent before the two were split carry the manage token: those work too)."""
+    return Subscription.objects.filter(Q(unsubscribe_token=token) | Q(token=token)).first()
 
 
 def confirmation_token(subscription: Subscription) -> str:

@@ -37,8 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db import connection as db_connection
-from django.db.models import F, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from digests import mail, ratelimit
@@ -213,12 +212,14 @@ def subscription_unsubscribe(*, subscription: Subscription, now: datetime | None
 
 
 def subscription_resubscribe(*, subscription: Subscription, now: datetime | None = None) -> None:
-    """Undo an unsubscribe from the manage page (its secret link proves the mailbox)."""
+    """Undo an unsubscribe from the manage page. A subscription that was confirmed before
+    is active again; one that never was stays pending and gets a new confirmation mail:
+    resubscribing never skips the double opt-in."""
     now = now or timezone.now()
-    Subscription.objects.filter(pk=subscription.pk).update(
-        unsubscribed_at=None, confirmed_at=Coalesce(F("confirmed_at"), now), updated_at=now
-    )
+    Subscription.objects.filter(pk=subscription.pk).update(unsubscribed_at=None, updated_at=now)
     subscription.refresh_from_db()
+    if subscription.confirmed_at is None:
+        transaction.on_commit(lambda: _enqueue_mail(subscription.pk, CONFIRM))
 
 
 def subscriptions_remind_unconfirmed(*, now: datetime | None = None) -> int:

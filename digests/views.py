@@ -131,11 +131,14 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a page with an Unsubscribe button, which unsubscribes nothing by itself.
     POST (one-click, RFC 8058, or the button): unsubscribe at once, no redirect."""
-    subscription = _by_token(token)
+    subscription = selectors.subscription_to_unsubscribe(token)
+    if subscription is None:
+        raise Http404("This link is not valid (any more).")
     if request.method == "POST":
         services.subscription_unsubscribe(subscription=subscription)
         return render(request, "digests/unsubscribed.html", {"subscription": subscription})
-    return render(request, "digests/unsubscribe.html", {"subscription": subscription})
+    context = {"subscription": subscription, "token": token}
+    return render(request, "digests/unsubscribe.html", context)
 
 
 @login_required

@@ -5,6 +5,7 @@ import re
 from http import HTTPStatus
 
 import pytest
+from allauth.account.models import EmailAddress
 
 from accounts.profile_selectors import PROFILE_PAGE_SIZE
 from accounts.services import api_token_create
@@ -129,6 +130,7 @@ def test_profile_links_to_my_confirmed_digest_subscription(client, alice):
 
 
 def test_profile_says_a_digest_subscription_waits_for_confirmation(client, alice):
+    EmailAddress.objects.create(user=alice, email=alice.email, verified=True, primary=True)
     Subscription.objects.create(email="alice@example.org")
     client.force_login(alice)
 

@@ -156,9 +156,10 @@ def test_every_mail_has_one_click_unsubscribe_headers_and_footer_links(smtp, mon
     digests_send_due(frequency="daily")
 
     [message] = smtp.to(reader.email)
-    unsubscribe = f"https://papers.example.org/digests/unsubscribe/{reader.token}"
+    unsubscribe = f"https://papers.example.org/digests/unsubscribe/{reader.unsubscribe_token}"
     manage = f"https://papers.example.org/digests/manage/{reader.token}"
     assert header(message, "List-Unsubscribe") == f"<{unsubscribe}>"
+    assert reader.token not in header(message, "List-Unsubscribe")  # it cannot manage
     assert header(message, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
     assert message["Message-ID"].endswith("@papers.example.org>")
     assert message["Date"].datetime.tzinfo is not None

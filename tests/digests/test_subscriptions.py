@@ -8,9 +8,11 @@ from html.parser import HTMLParser
 from http import HTTPStatus
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils.timezone import now
 
 from digests import selectors, services
 from digests.models import Delivery, Subscription
@@ -97,7 +99,9 @@ def test_double_opt_in_end_to_end_over_smtp(smtp, clock, subscribe, settings):
     assert subject(digest) == "Daily Papers · Fri Jun 12 · Friday's best paper"
 
     unsubscribe = str(digest["List-Unsubscribe"]).strip()[1:-1]
-    assert unsubscribe == f"https://papers.example.org/digests/unsubscribe/{subscription.token}"
+    assert unsubscribe == (
+        f"https://papers.example.org/digests/unsubscribe/{subscription.unsubscribe_token}"
+    )
     one_click = Client(enforce_csrf_checks=True)  # a mail provider: no cookie, no session
     response = one_click.post(
         unsubscribe.removeprefix("https://papers.example.org"),
@@ -284,6 +288,7 @@ def test_a_member_finds_the_form_prefilled_and_the_subscription_on_the_profile(
 
 
 def test_another_members_address_is_not_linked_to_the_account(client, alice, bob, subscribe):
+    EmailAddress.objects.create(user=bob, email=bob.email, verified=True, primary=True)
     client.force_login(alice)
 
     subscribe("bob@example.org")
@@ -291,6 +296,43 @@ def test_another_members_address_is_not_linked_to_the_account(client, alice, bob
     assert Subscription.objects.get().user is None
     assert selectors.subscription_for_user(alice) is None
     assert selectors.subscription_for_user(bob).email == "bob@example.org"
+
+
+def test_an_address_nobody_verified_links_no_subscription_to_a_member(client, alice):
+    """With email verification optional, anyone can sign up with someone else's address:
+    that gives them neither the subscription nor its manage link."""
+    victim = SubscriptionFactory(email="alice@example.org")  # alice's address, unverified
+    EmailAddress.objects.create(user=alice, email=alice.email, verified=False, primary=True)
+    client.force_login(alice)
+
+    assert selectors.subscription_for_user(alice) is None
+    response = client.get(reverse("digests:mine"))
+    assert victim.token not in response.get("Location", "")
+
+
+def test_resubscribing_never_confirms_a_subscription_that_was_never_confirmed(
+    client, mailoutbox, commit
+):
+    pending = Subscription.objects.create(email="someone@example.org", unsubscribed_at=now())
+    url = reverse("digests:manage", args=[pending.token])
+
+    commit(lambda: client.post(url, {"action": "resubscribe"}))
+
+    pending.refresh_from_db()
+    assert pending.confirmed_at is None  # still waiting for the mailbox's owner
+    assert pending.unsubscribed_at is None
+    assert [mail.to for mail in mailoutbox] == [["someone@example.org"]]  # a new confirmation
+
+
+def test_the_one_click_link_unsubscribes_but_cannot_manage(client):
+    reader = SubscriptionFactory()
+
+    manage = client.get(reverse("digests:manage", args=[reader.unsubscribe_token]))
+    page = client.get(reverse("digests:unsubscribe", args=[reader.unsubscribe_token]))
+
+    assert manage.status_code == HTTPStatus.NOT_FOUND
+    assert page.status_code == HTTPStatus.OK
+    assert reader.token not in page.content.decode()
 
 
 def test_the_manage_page_changes_frequency_and_topics(client):

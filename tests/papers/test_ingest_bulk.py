@@ -447,7 +447,7 @@ def test_two_big_ingestions_of_the_same_papers_at_once_both_succeed():
         try:
             start.wait()
             papers_upsert(items=items)
-        except BaseException as exc:  # noqa: BLE001 (reported below)
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
