@@ -386,6 +386,11 @@ DIGEST_STALE_AFTER_MINUTES = env_int("DIGEST_STALE_AFTER_MINUTES", 60, minimum=1
 DIGEST_SEND_TIME_LIMIT = env_int("DIGEST_SEND_TIME_LIMIT", 3600, minimum=60)
 DIGEST_CONFIRM_MAX_AGE_HOURS = env_int("DIGEST_CONFIRM_MAX_AGE_HOURS", 72, minimum=1)
 DIGEST_CONFIRM_REMIND_AFTER_HOURS = env_int("DIGEST_CONFIRM_REMIND_AFTER_HOURS", 24, minimum=0)
+# Subscriptions never confirmed are deleted this many days after they were asked for.
+DIGEST_UNCONFIRMED_PURGE_DAYS = env_int("DIGEST_UNCONFIRMED_PURGE_DAYS", 30, minimum=1)
+# A digest still unsent this many days after it was due (a long outage) is skipped, not
+# sent late; the admin shows why.
+DIGEST_LATE_AFTER_DAYS = env_int("DIGEST_LATE_AFTER_DAYS", 2, minimum=0)
 DIGEST_SUBSCRIBE_PER_IP_PER_HOUR = env_int("DIGEST_SUBSCRIBE_PER_IP_PER_HOUR", 20, minimum=1)
 DIGEST_SUBSCRIBE_PER_ADDRESS_PER_DAY = env_int("DIGEST_SUBSCRIBE_PER_ADDRESS_PER_DAY", 3, minimum=1)
 

@@ -329,11 +329,45 @@ def deliveries_send_retries(*, now: datetime | None = None) -> list[SendReport]:
     for frequency, key in list(due):
         period = parse_period(frequency, key)
         report = SendReport(frequency=frequency, period=key)
+        if too_late(period, now):
+            report.skipped = _skip_late(period, now)
+            reports.append(report)
+            continue
         papers = digest_papers(period)
         report.papers = len(papers)
         _send_pending(period, papers, report)
         reports.append(report)
     return reports
+
+
+def too_late(period: DigestPeriod, now: datetime) -> bool:
+    """Whether the period's digest is past sending: DIGEST_LATE_AFTER_DAYS after its day."""
+    due = period.last + timedelta(days=1)  # sent the day after the period ends
+    return now.date() > due + timedelta(days=settings.DIGEST_LATE_AFTER_DAYS)
+
+
+def _skip_late(period: DigestPeriod, now: datetime) -> int:
+    reason = (
+        f"too late: due {period.last + timedelta(days=1)}, not sent more than "
+        f"{settings.DIGEST_LATE_AFTER_DAYS} days after (DIGEST_LATE_AFTER_DAYS)"
+    )
+    skipped = Delivery.objects.filter(
+        frequency=period.frequency, period=period.key, status=Delivery.Status.PENDING
+    ).update(status=Delivery.Status.SKIPPED, error=reason, updated_at=now)
+    logger.warning("digests %s %s: %d skipped, %s", period.frequency, period.key, skipped, reason)
+    return skipped
+
+
+def subscriptions_purge_unconfirmed(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Delete the subscriptions nobody confirmed within DIGEST_UNCONFIRMED_PURGE_DAYS of
+    asking (the address's owner never clicked: keeping it serves nobody); how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.DIGEST_UNCONFIRMED_PURGE_DAYS)
+    stale = Subscription.objects.filter(confirmed_at=None, created_at__lt=cutoff)
+    if dry_run:
+        return stale.count()
+    deleted, _by_model = stale.delete()
+    return deleted
 
 
 def deliveries_resend(*, deliveries: QuerySet[Delivery]) -> int:

@@ -75,3 +75,12 @@ def remind_unconfirmed() -> int | str:
         if not acquired:
             return SKIPPED
         return services.subscriptions_remind_unconfirmed()
+
+
+@shared_task(name="digests.purge_unconfirmed", ignore_result=True, **retry_on_network())
+def purge_unconfirmed() -> int | str:
+    """Delete the subscriptions nobody confirmed in time."""
+    with single_run("digests.purge_unconfirmed") as acquired:
+        if not acquired:
+            return SKIPPED
+        return services.subscriptions_purge_unconfirmed()

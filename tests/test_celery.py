@@ -71,6 +71,7 @@ def test_beat_schedule_has_every_job_at_the_times_from_settings(settings):
         "send-weekly-digests": "digests.send_due",
         "retry-digest-deliveries": "digests.send_retries",
         "remind-unconfirmed-subscribers": "digests.remind_unconfirmed",
+        "purge-unconfirmed-subscriptions": "digests.purge_unconfirmed",
     }
     assert schedule["ingest-hf-daily-papers"]["schedule"].run_every == timedelta(minutes=30)
     arxiv = schedule["ingest-arxiv-listings"]["schedule"]

@@ -453,3 +453,46 @@ def test_batches_sent_side_by_side_still_send_one_mail_each(smtp, monday, papers
     assert (report.planned, report.sent) == (20, 20)
     assert smtp.count_by_recipient() == {r.email: 1 for r in readers}
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_digest_left_unsent_by_a_long_outage_is_skipped_not_sent_late(smtp, time_machine):
+    from digests import services as digest_services
+
+    reader = SubscriptionFactory()
+    PaperFactory(listed_on=dt.date(2026, 6, 12))
+    Delivery.objects.create(
+        subscription=reader,
+        frequency="daily",
+        period="2026-06-12",
+        status="pending",
+        next_attempt_at=dt.datetime(2026, 6, 13, 7, tzinfo=dt.UTC),
+    )
+    # Friday's digest (Friday to Sunday) is due on Monday the 15th; the site is back on
+    # Thursday the 18th, more than DIGEST_LATE_AFTER_DAYS (2) later.
+    time_machine.move_to(dt.datetime(2026, 6, 18, 8, tzinfo=dt.UTC), tick=False)
+
+    [report] = digest_services.deliveries_send_retries()
+
+    delivery = Delivery.objects.get()
+    assert smtp.messages == []
+    assert (report.skipped, delivery.status) == (1, "skipped")
+    assert delivery.error.startswith("too late")
+
+
+def test_a_digest_a_day_late_still_goes_out(smtp, time_machine):
+    from digests import services as digest_services
+
+    reader = SubscriptionFactory()
+    PaperFactory(listed_on=dt.date(2026, 6, 12))
+    Delivery.objects.create(
+        subscription=reader,
+        frequency="daily",
+        period="2026-06-12",
+        status="pending",
+        next_attempt_at=dt.datetime(2026, 6, 13, 7, tzinfo=dt.UTC),
+    )
+    time_machine.move_to(dt.datetime(2026, 6, 16, 8, tzinfo=dt.UTC), tick=False)  # a day late
+
+    digest_services.deliveries_send_retries()
+
+    assert [m["To"] for m in smtp.messages] == [reader.email]

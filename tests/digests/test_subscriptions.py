@@ -430,3 +430,18 @@ def test_the_subscribe_partial_labels_every_control_and_posts_to_subscribe(alice
     assert 'method="post"' in html
     assert 'value="alice@example.org"' in html
     assert "csrfmiddlewaretoken" in html
+
+
+def test_subscriptions_nobody_confirmed_are_purged_after_a_month(time_machine):
+    time_machine.move_to(dt.datetime(2026, 5, 1, 9, tzinfo=dt.UTC), tick=False)
+    old_pending = Subscription.objects.create(email="old@example.org")
+    old_confirmed = Subscription.objects.create(email="kept@example.org", confirmed_at=now())
+    time_machine.move_to(dt.datetime(2026, 6, 5, 9, tzinfo=dt.UTC), tick=False)
+    recent = Subscription.objects.create(email="new@example.org")
+
+    assert services.subscriptions_purge_unconfirmed(dry_run=True) == 1
+    assert services.subscriptions_purge_unconfirmed() == 1
+
+    remaining = set(Subscription.objects.values_list("email", flat=True))
+    assert remaining == {old_confirmed.email, recent.email}
+    assert old_pending.email not in remaining
