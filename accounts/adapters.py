@@ -1,12 +1,33 @@
-"""How allauth treats our members: a sign-in provider that is not configured is a 404."""
+"""How allauth treats our members: a neutral handle for each new member (never the part of
+their email before the @), and a sign-in provider that is not configured is a 404."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
+from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest
+
+from accounts.models import new_handle
+
+
+def unique_handle() -> str:
+    """A neutral handle nobody has yet."""
+    model = get_user_model()
+    while True:
+        handle = new_handle()
+        if not model.objects.filter(username=handle).exists():
+            return handle
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def populate_username(self, request: HttpRequest, user: Any) -> None:
+        # allauth derives the username from the email address: it is public here.
+        if not user.username:
+            user.username = unique_handle()
 
 
 class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):

@@ -35,7 +35,7 @@ class ApiTokenSerializer(serializers.Serializer):
 class WhoAmISerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    fullname = serializers.CharField(source="get_full_name", allow_blank=True)
+    fullname = serializers.CharField(source="public_name")
     email = serializers.EmailField(allow_blank=True)
     date_joined = serializers.DateTimeField()
     is_staff = serializers.BooleanField()
@@ -112,7 +112,7 @@ class HfWhoAmIApi(APIView):
             "type": "user",
             "id": f"{user.pk:024x}",
             "name": user.username,
-            "fullname": user.get_full_name() or user.username,
+            "fullname": user.public_name,
             "email": user.email,
             "emailVerified": EmailAddress.objects.filter(user=user, verified=True).exists(),
             "isPro": False,

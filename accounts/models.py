@@ -1,15 +1,38 @@
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+HANDLE_PREFIX = "member-"
+
+
+def new_handle() -> str:
+    """A neutral public handle (`member-k3x9q2ha`): never derived from an email address."""
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes
+    return HANDLE_PREFIX + "".join(secrets.choice(alphabet) for _ in range(8))
+
 
 class User(AbstractUser):
-    """A member. Custom from the first migration so fields can be added later."""
+    """A member. Custom from the first migration so fields can be added later.
+
+    `username` is the public handle (a neutral one is made at sign-up); `display_name` is
+    the name they choose to be shown by. Their email address is never shown to others.
+    """
+
+    display_name = models.CharField(
+        max_length=50, blank=True, help_text="Shown with what they submit; the handle if empty"
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+    @property
+    def public_name(self) -> str:
+        """How others see the member: their display name, else their handle."""
+        return self.display_name or self.username
 
     @property
     def label(self) -> str:

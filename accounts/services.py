@@ -66,3 +66,9 @@ def api_token_record_use(*, token: ApiToken, now: datetime) -> None:
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
     announce(soft=[token_scope(token.key_hash)])  # processes read the new time once
+
+
+def member_set_display_name(*, user: Any, name: str) -> None:
+    """Set the name others see the member by (validated by DisplayNameForm)."""
+    user.display_name = name
+    user.save(update_fields=["display_name"])

@@ -9,5 +9,6 @@ app_name = "accounts"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("profile/", views.profile, name="profile"),
+    path("profile/name", views.display_name, name="display-name"),
 ]
 urlpatterns += token_urlpatterns

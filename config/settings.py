@@ -270,6 +270,7 @@ if _huggingface := _oauth_client("HF_OAUTH_CLIENT_ID", "HF_OAUTH_CLIENT_SECRET")
     }
 SOCIALACCOUNT_QUERY_EMAIL = True
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 # An email address claimed by a provider never signs in to an existing local account.
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_STORE_TOKENS = False

@@ -76,9 +76,7 @@ def hf_submitter(paper: Paper) -> dict[str, Any] | None:
     """Who submitted the paper: a member here, else the Hugging Face user, else nobody."""
     if paper.submitted_by_id is not None:
         user = paper.submitted_by
-        return _hf_person(
-            key=f"{user.pk:024x}", username=user.username, fullname=user.get_full_name()
-        )
+        return _hf_person(key=f"{user.pk:024x}", username=user.username, fullname=user.public_name)
     person = paper.source_submitter
     if isinstance(person, dict) and person.get("user"):
         return _hf_person(
@@ -439,11 +437,7 @@ class PaperSerializer(serializers.Serializer):
     def get_submitter(self, paper: Paper) -> dict[str, str] | None:
         if paper.submitted_by_id is not None:
             user = paper.submitted_by
-            return {
-                "username": user.username,
-                "fullname": user.get_full_name() or user.username,
-                "source": "local",
-            }
+            return {"username": user.username, "fullname": user.public_name, "source": "local"}
         person = paper.source_submitter
         if isinstance(person, dict) and person.get("user"):
             return {
