@@ -117,12 +117,23 @@ class Command(BaseCommand):
         with connection.cursor() as cursor, transaction.atomic():
             columns = (
                 "password, is_superuser, username, first_name, last_name, email, is_staff, "
-                "is_active, date_joined"
+                "is_active, date_joined, display_name"
             )
             with cursor.cursor.copy(f"COPY accounts_user ({columns}) FROM STDIN") as copy:
                 for n in range(start, start + count):
                     copy.write_row(
-                        ("!", False, f"gen-{n}", "", "", f"gen-{n}@example.org", False, True, now)
+                        (
+                            "!",
+                            False,
+                            f"gen-{n}",
+                            "",
+                            "",
+                            f"gen-{n}@example.org",
+                            False,
+                            True,
+                            now,
+                            "",
+                        )
                     )
         self._say(f"members: {count:,}")
         return list(User.objects.filter(username__startswith="gen-").values_list("id", flat=True))
