@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.mfa",
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.openid_connect",
     "accounts",
@@ -271,6 +272,10 @@ if _huggingface := _oauth_client("HF_OAUTH_CLIENT_ID", "HF_OAUTH_CLIENT_SECRET")
 SOCIALACCOUNT_QUERY_EMAIL = True
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# A second factor for whoever wants one (staff above all): an authenticator app's codes,
+# with recovery codes. The admin signs in through allauth (config/urls.py), so it asks too.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Daily Papers"
 # An email address claimed by a provider never signs in to an existing local account.
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_STORE_TOKENS = False

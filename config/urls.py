@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from config.views import healthz, live
+
+# The admin's own login form would take any number of password guesses and skip the
+# second factor: staff sign in through allauth (rate-limited, two-factor) instead.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
