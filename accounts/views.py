@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.forms import DisplayNameForm
@@ -31,6 +32,7 @@ def _profile_page(
     return render(request, "accounts/profile.html", context, status=status)
 
 
+@never_cache  # private, no-store: it shows a new API token once
 @login_required
 @require_safe
 def profile(request: HttpRequest) -> HttpResponse:
@@ -38,6 +40,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     return _profile_page(request)
 
 
+@never_cache
 @login_required
 @require_POST
 def display_name(request: HttpRequest) -> HttpResponse:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import path, re_path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api import HfWhoAmIApi, WhoAmIApi
 from papers import api
@@ -41,6 +43,14 @@ urlpatterns = [
     path("whoami", WhoAmIApi.as_view(), name="whoami"),
     path("whoami-v2", HfWhoAmIApi.as_view(), name="whoami-v2"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's set-up script as a file: no inline script (CSP).
+    # Swagger UI sets inline styles as it draws: that page alone allows them.
+    path(
+        "docs/",
+        csp_update({"style-src": [UNSAFE_INLINE]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+        ),
+        name="docs",
+    ),
     re_path(r"^", api.not_found),
 ]

@@ -41,8 +41,18 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A desktop page; a test fails if the browser refused anything for the site's
+    Content-Security-Policy (an inline script or style that slipped into a template)."""
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert refused == [], refused

@@ -125,3 +125,10 @@ def test_screenshots_of_feed_paper_and_search(live_server, page, demo):
             target = SCREENSHOTS / f"{name}-{size_name}.png"
             page.screenshot(path=str(target), full_page=False)
             assert target.stat().st_size > 10_000
+
+
+def test_the_api_docs_render_under_the_content_security_policy(live_server, page):
+    page.goto(f"{live_server.url}/api/docs/")
+
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    expect(page.get_by_text("/api/daily_papers").first).to_be_visible()

@@ -111,3 +111,33 @@ def test_prepared_statements_can_be_turned_off_for_poolers(tmp_path, flag, optio
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == options
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy_without_inline_scripts(client):
+    from tests.factories import PaperFactory
+
+    PaperFactory()
+    response = client.get("/")
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    page = response.content.decode()
+    assert "<script>" not in page  # every script is a file
+    assert " style=" not in page
+    docs = client.get("/api/docs/").content.decode()
+    assert "<script>" not in docs.replace("<script src=", "")
+
+
+@pytest.mark.django_db
+def test_the_page_that_shows_a_new_token_is_never_stored(client, alice):
+    client.force_login(alice)
+    client.post("/accounts/profile/tokens", {"name": "laptop"})
+
+    response = client.get("/accounts/profile/")
+
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
