@@ -192,6 +192,8 @@ SOURCE_TIMEOUT_SECONDS = env_float("SOURCE_TIMEOUT_SECONDS", 20.0, minimum=0.1)
 SOURCE_RETRIES = env_int("SOURCE_RETRIES", 4, minimum=1)
 SOURCE_BACKOFF_SECONDS = env_float("SOURCE_BACKOFF_SECONDS", 1.0, minimum=0)
 SUBMISSIONS_PER_DAY = env_int("SUBMISSIONS_PER_DAY", 10, minimum=0)
+# Every submission attempt counts (one for a paper arXiv does not have, too).
+SUBMISSION_ATTEMPTS_PER_HOUR = env_int("SUBMISSION_ATTEMPTS_PER_HOUR", 30, minimum=1)
 DEMO_DATA_FILE = BASE_DIR / "papers" / "demo" / "hf_daily_papers_2026-06-12.json"
 
 LOGGING = {

@@ -87,6 +87,7 @@ from papers.serializers import (
 )
 from papers.services import (
     SubmissionError,
+    SubmissionRefused,
     paper_submit,
     paper_vote_by_arxiv_id,
     submissions_left_today,
@@ -600,6 +601,9 @@ class PaperSubmitApi(APIView):
             result = paper_submit(
                 user=user, arxiv_id=given.validated_data["paper_id"], fetch=arxiv.fetch_by_ids
             )
+        except SubmissionRefused as exc:
+            wait = str(max(1, int(exc.wait)))
+            return _error(HTTPStatus.TOO_MANY_REQUESTS, str(exc), **{"Retry-After": wait})
         except SubmissionError as exc:
             now = timezone.now()
             # paper_submit accepts an existing paper before it checks the limit, so a

@@ -3,6 +3,7 @@ upvotes, and submissions by members."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -20,12 +21,16 @@ from urllib.parse import urlsplit
 
 import psycopg
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
+from caching.store import CACHE_DOWN
+from config import ratelimit
 from config.db import fetch_row
 from papers import caching
 from papers.caching import PaperRef
@@ -912,6 +917,19 @@ class SubmissionError(Exception):
     """A submission that cannot be accepted; the message says why."""
 
 
+class SubmissionRefused(SubmissionError):
+    """Too many attempts, or one still in flight: try again after `wait` seconds."""
+
+    def __init__(self, message: str, *, wait: float) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+# How long a member's submission may spend asking arXiv (its retries included): while it
+# does, the member's next submission waits.
+SUBMISSION_FETCH_SECONDS = 120
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
     paper: Paper
@@ -934,29 +952,67 @@ def paper_submit(
     arxiv_id, _version = split_arxiv_id(arxiv_id)
     if not is_valid_arxiv_id(arxiv_id):
         raise SubmissionError(f"{arxiv_id[:80]!r} is not an arXiv id (like 2401.12345)")
+    # Every attempt counts, a paper arXiv does not have included: each one may cost a call.
+    allowed, wait = ratelimit.take(
+        f"submit-attempts:{user.pk}", settings.SUBMISSION_ATTEMPTS_PER_HOUR, 3600
+    )
+    if not allowed:
+        raise SubmissionRefused("Too many submission attempts; try again later.", wait=wait)
     existing = Paper.objects.filter(arxiv_id=arxiv_id).first()
     if existing is not None:
         return Submission(paper=existing, created=False)
     today = timezone.now().date()
+    _check_quota(user=user, today=today)
+    # One submission at a time per member: the call to arXiv can take a while.
+    in_flight = f"submit-in-flight:{user.pk}"
+    if not _mark_in_flight(in_flight):
+        raise SubmissionRefused(
+            "Your previous submission is still being read from arXiv; try again in a moment.",
+            wait=10,
+        )
+    try:
+        try:
+            items = fetch([arxiv_id])
+        except SourceError as exc:
+            raise SubmissionError(f"arXiv could not be reached: {exc}") from exc
+        records = [i for i in items if isinstance(i, PaperRecord) and i.arxiv_id == arxiv_id]
+        if not records:
+            raise SubmissionError(f"arXiv has no paper {arxiv_id}.")
+        return _add_submitted(user=user, record=records[-1], today=today)
+    finally:
+        with contextlib.suppress(*CACHE_DOWN):
+            cache.delete(in_flight)
+
+
+def _mark_in_flight(key: str) -> bool:
+    """Mark a member's submission as being read from arXiv; False if one already is. With
+    the cache down, the lock on their row still keeps their daily quota."""
+    try:
+        return bool(cache.add(key, 1, timeout=SUBMISSION_FETCH_SECONDS))
+    except CACHE_DOWN:
+        return True
+
+
+def _check_quota(*, user: Any, today: date) -> None:
     if submissions_left_today(user=user, today=today) <= 0:
         raise SubmissionError(
             f"You can submit {settings.SUBMISSIONS_PER_DAY} papers a day; try again tomorrow."
         )
-    try:
-        items = fetch([arxiv_id])
-    except SourceError as exc:
-        raise SubmissionError(f"arXiv could not be reached: {exc}") from exc
-    records = [i for i in items if isinstance(i, PaperRecord) and i.arxiv_id == arxiv_id]
-    if not records:
-        raise SubmissionError(f"arXiv has no paper {arxiv_id}.")
-    record = records[-1]
+
+
+@transaction.atomic
+def _add_submitted(*, user: Any, record: PaperRecord, today: date) -> Submission:
+    """Write the paper with its submitter, the member's quota checked under a lock on their
+    row: two submissions of one member at once cannot both pass it."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    _check_quota(user=user, today=today)
     record.listed_on = today
     result = papers_upsert(items=[record], today=today)
     if result.rejected:
         raise SubmissionError(
-            f"arXiv's record for {arxiv_id} is unusable: {result.rejected[0].reason}"
+            f"arXiv's record for {record.arxiv_id} is unusable: {result.rejected[0].reason}"
         )
-    paper = Paper.objects.get(arxiv_id=arxiv_id)
+    paper = Paper.objects.get(arxiv_id=record.arxiv_id)
     created = Paper.objects.filter(pk=paper.pk, submitted_by=None).update(
         submitted_by=user, listed_on=today
     )

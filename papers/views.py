@@ -285,6 +285,11 @@ def submit(request: HttpRequest) -> HttpResponse:
             result = services.paper_submit(
                 user=request.user, arxiv_id=arxiv_id, fetch=arxiv.fetch_by_ids
             )
+        except services.SubmissionRefused as exc:
+            context["error"] = str(exc)
+            response = render(request, "papers/submit.html", context, status=429)
+            response["Retry-After"] = str(max(1, int(exc.wait)))
+            return response
         except services.SubmissionError as exc:
             context["error"] = str(exc)
             return render(request, "papers/submit.html", context, status=400)

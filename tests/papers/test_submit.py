@@ -103,3 +103,78 @@ def test_submitting_needs_a_member(client):
     response = client.get("/papers/submit")
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith("/accounts/login/?next=/papers/submit")
+
+
+def test_failed_attempts_count_against_a_members_hourly_attempts(
+    client, alice, settings, httpserver
+):
+    settings.ARXIV_API_URL = httpserver.url_for("").rstrip("/")
+    settings.SUBMISSION_ATTEMPTS_PER_HOUR = 3
+    httpserver.expect_request("/api/query").respond_with_data(
+        '<feed xmlns="http://www.w3.org/2005/Atom"></feed>', content_type="application/atom+xml"
+    )
+    client.force_login(alice)
+
+    answers = [client.post("/papers/submit", {"paper_id": f"2401.0000{n}"}) for n in range(4)]
+
+    assert [a.status_code for a in answers] == [400, 400, 400, 429]  # arXiv has none of them
+    assert "Retry-After" in answers[-1]
+    assert len(httpserver.log) == 3  # the refused one cost no call to arXiv
+
+
+def test_a_members_second_submission_waits_while_the_first_is_read_from_arxiv(alice):
+    from papers import services
+
+    inside: list[str] = []
+
+    def slow_fetch(ids: list[str]) -> list:
+        inside.append(ids[0])
+        with pytest.raises(services.SubmissionRefused):
+            services.paper_submit(user=alice, arxiv_id="2401.00002", fetch=slow_fetch)
+        return []
+
+    with pytest.raises(services.SubmissionError):
+        services.paper_submit(user=alice, arxiv_id="2401.00001", fetch=slow_fetch)
+
+    assert inside == ["2401.00001"]  # the second never reached arXiv
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_quota_holds_under_concurrent_submissions(alice, settings, monkeypatch):
+    """Two submissions of one member at once, reaching the database together (as from two
+    processes whose caches do not see each other's in-flight mark): one paper, not two."""
+    import threading
+
+    from django.core.cache import caches
+    from django.db import connection
+
+    from papers import services
+    from papers.sources.records import PaperRecord
+
+    settings.SUBMISSIONS_PER_DAY = 1
+    monkeypatch.setattr(type(caches["default"]), "add", lambda *args, **kwargs: True)
+    both_fetched = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def fetch(ids: list[str]) -> list:
+        both_fetched.wait()  # both passed the first quota check
+        return [PaperRecord(source="arxiv", arxiv_id=ids[0], title=f"Paper {ids[0]}")]
+
+    def submit(arxiv_id: str) -> None:
+        try:
+            services.paper_submit(user=alice, arxiv_id=arxiv_id, fetch=fetch)
+            outcomes.append("created")
+        except services.SubmissionError as exc:
+            outcomes.append(str(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in ("2401.00011", "2401.00012")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert Paper.objects.filter(submitted_by=alice).count() == 1
+    assert sorted(outcomes)[0].startswith("You can submit 1 papers a day")
