@@ -69,5 +69,6 @@ def announce(
             generations.bump(soft=soft, hard=hard, facts=facts)
         except Exception:  # the cache is down: pages are built from the database meanwhile
             logger.warning("caching: could not announce a change to %s", sorted(soft | hard))
+            generations.owe_everything()
 
     transaction.on_commit(send)

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 Generation = tuple[int, int]  # (soft, hard)
 UNSET: Generation = (0, 0)
+ALL = "all"  # the scope every entry depends on
 _HASH = "cache:generations"
 PING_SECONDS = 1.0
 GATHER_SECONDS = 0.005  # announcements reach a process this much later at most
@@ -65,7 +66,23 @@ class Generations:
         self._facts: dict[str, tuple[str, float]] = {}
         self._pid: int | None = None  # the process whose listener runs
         self._alive_until = 0.0  # time.monotonic() until which the mirror is trusted
+        self._owed = False  # a change could not be announced: announce "everything" later
         self.seq = 0
+
+    def owe_everything(self) -> None:
+        """A change could not be announced (Redis was down): once Redis answers again,
+        this process announces a change to everything, so no entry built before the change
+        is taken for fresh."""
+        self._owed = True
+
+    def _pay(self, backend: RedisCache) -> None:
+        if self._owed:
+            self._owed = False
+            try:
+                self.bump(soft=[ALL])
+            except Exception:
+                self._owed = True
+                raise
 
     @property
     def trusted(self) -> bool:
@@ -86,6 +103,8 @@ class Generations:
             found = backend.get_many(list(names.values()))
             return {scope: found.get(name, UNSET) for scope, name in names.items()}
         self._watch(backend)
+        if self._owed:
+            self._pay(backend)
         wanted = list(scopes)
         known: dict[str, Generation] = {}
         with self._lock:
@@ -117,6 +136,12 @@ class Generations:
             scope: (int(values[2 * i] or 0), int(values[2 * i + 1] or 0))
             for i, scope in enumerate(scopes)
         }
+
+    def stamp(self, scope: str) -> tuple[Generation, Generation]:
+        """What a copy of one thing is checked against: its scope's generations and those
+        of `all` (changed when announcements were lost, see owe_everything)."""
+        found = self.read([scope, ALL])
+        return found[scope], found[ALL]
 
     def facts(self) -> Mapping[str, tuple[str, float]] | None:
         """The last value announced for each fact and when (None when this process may
@@ -235,6 +260,7 @@ class Generations:
                         if message["type"] == "pong":
                             with self._lock:
                                 self._alive_until = pinged + 3 * PING_SECONDS
+                            self._pay(backend)
                         elif message["type"] == "message":
                             self._apply(*_parse(message["data"]))
                         else:  # (re)subscribed: what came before is unknown

@@ -39,7 +39,7 @@ class SessionStore(CachedDBStore):
             return super().load()
         scope = _scope(key)
         try:
-            generation = generations.read([scope])[scope]
+            generation = generations.stamp(scope)
         except CACHE_DOWN:
             return super().load()
         kept = _sessions.get(key)
@@ -70,3 +70,4 @@ def _announce(session_key: str | None) -> None:
         generations.bump(hard=[_scope(session_key)])
     except CACHE_DOWN:
         logger.warning("sessions: could not announce a change to a session")
+        generations.owe_everything()

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from caching.generations import generations
+from caching.generations import ALL, generations
 
 logger = logging.getLogger(__name__)
 CACHE_DOWN = (RedisError, OSError)
@@ -47,7 +47,6 @@ LOCK_SECONDS = 5  # how long the others wait for one rebuild, at worst
 RECHECK_SECONDS = 0.05  # how often the others look for the rebuilt copy meanwhile
 DEFAULT_TTL = 600  # seconds an entry is kept in the shared cache
 NEAR_BYTES = 64 * 2**20  # this process's copies
-ALL = "all"  # the scope every entry depends on
 # Part of every shared key: change it with the shape of what is kept, so that processes
 # running the new code never read entries written by the old.
 SHAPES = "2026-11-29.1"

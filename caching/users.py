@@ -54,7 +54,7 @@ def cached_user(user_id: Any, load: Callable[[Any], Any]) -> Any:
     """The user with this id, from this process's copy when it is current, else `load`."""
     scope = member_scope(user_id)
     try:
-        generation = generations.read([scope])[scope]  # before loading: no change missed
+        generation = generations.stamp(scope)  # before loading: no change missed
     except CACHE_DOWN:
         return load(user_id)
     kept = _users.get(user_id)
@@ -75,7 +75,7 @@ def cached_token(digest: str, load: Callable[[], Any]) -> Any:
     process reads their token could use it for NEAR_SECONDS at most."""
     scope = token_scope(digest)
     try:
-        generation = generations.read([scope])[scope]
+        generation = generations.stamp(scope)
     except CACHE_DOWN:
         return load()
     kept = _tokens.get(digest)
@@ -85,7 +85,7 @@ def cached_token(digest: str, load: Callable[[], Any]) -> Any:
         if (
             kept_generation == generation
             and time.monotonic() < until
-            and generations.read([member])[member] == member_generation
+            and generations.stamp(member) == member_generation
         ):
             token = token_row.instance()
             token.user = user_row.instance()
@@ -93,7 +93,7 @@ def cached_token(digest: str, load: Callable[[], Any]) -> Any:
     token = load()
     if token is not None:
         member = member_scope(token.user_id)
-        member_generation = generations.read([member])[member]
+        member_generation = generations.stamp(member)
         until = time.monotonic() + NEAR_SECONDS
         row = (_Row(token), _Row(token.user), generation, member_generation, until)
         _tokens.put(digest, row, 2048)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 NUL_MESSAGE = "A NUL character (%00) cannot appear in an address or a query."
+logger = logging.getLogger(__name__)
+UNAVAILABLE_MESSAGE = "The database is not answering; try again in a few seconds."
+UNAVAILABLE_RETRY_SECONDS = 5
 
 
 class RejectNulCharacters:
@@ -29,3 +34,32 @@ class RejectNulCharacters:
                 NUL_MESSAGE, status=HTTPStatus.BAD_REQUEST, content_type="text/plain"
             )
         return self.get_response(request)
+
+
+class DatabaseUnavailable:
+    """503 with Retry-After, not a 500 with a traceback, when the database cannot be reached
+    (a restart, a failover): the request failed cleanly and the next one reconnects."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("the database is unavailable: %s", exception)
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse(
+                {"error": UNAVAILABLE_MESSAGE}, status=HTTPStatus.SERVICE_UNAVAILABLE
+            )
+        else:
+            response = HttpResponse(
+                UNAVAILABLE_MESSAGE,
+                status=HTTPStatus.SERVICE_UNAVAILABLE,
+                content_type="text/plain; charset=utf-8",
+            )
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+        return response

@@ -10,17 +10,22 @@ be refused, stays small. A process that heard "nothing left" refuses until the w
 ends without asking again.
 
 A busy client thus costs one round trip per lease instead of one per call. Without Redis
-(the embedded mode) the cache counts every call; each process counts its own.
+(the embedded mode) the cache counts every call; each process counts its own. While Redis
+is unreachable, calls are let through uncounted (and logged): the site stays up.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 LEASE_MAX = 64
 _LOCAL_LIMIT = 50_000  # clients whose leases a process keeps before it sweeps ended ones
@@ -78,11 +83,16 @@ def take(key: str, limit: int, period: int) -> tuple[bool, float]:
         else:
             wanted = 1
     name = backend.make_and_validate_key(key)
-    client = backend._cache.get_client(name, write=True)
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_LEASE)
-    granted, ttl_ms = script(keys=[name], args=[limit, period, wanted])
+    try:
+        client = backend._cache.get_client(name, write=True)
+        script = _scripts.get(id(client))
+        if script is None:
+            script = _scripts[id(client)] = client.register_script(_LEASE)
+        granted, ttl_ms = script(keys=[name], args=[limit, period, wanted])
+    except (RedisError, OSError):
+        # Redis is down: the site keeps answering, uncounted, until it is back.
+        logger.warning("rate limits: Redis is unreachable; %s not counted", key)
+        return True, float(period)
     seconds = max(int(ttl_ms), 1) / 1000 if int(ttl_ms) > 0 else float(period)
     with _lock:
         if len(_leases) > _LOCAL_LIMIT:

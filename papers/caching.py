@@ -346,7 +346,7 @@ def member_marks(user: Any) -> frozenset[int] | None:
     vote (None for members with very many votes: their pages read the marks they show)."""
     scope = voter_scope(user.pk)
     try:
-        generation = generations.read([scope])[scope]
+        generation = generations.stamp(scope)
     except store.CACHE_DOWN:
         return None
     kept = _marks.get(user.pk)
