@@ -271,8 +271,9 @@ def test_a_member_sees_their_vote_at_once_and_visitors_within_a_second(
 
 
 def test_a_vote_rebuilds_only_what_shows_its_paper(alice, client, clock, commit):
-    a = PaperFactory(listed_on=dt.date(2026, 6, 10))
-    b = PaperFactory(listed_on=dt.date(2026, 6, 11))
+    # Titles with no word in common: b's related papers (a full-text match) are not a.
+    a = PaperFactory(listed_on=dt.date(2026, 6, 10), title="Quantum tunnelling in crystals")
+    b = PaperFactory(listed_on=dt.date(2026, 6, 11), title="Zebra herds migrate by season")
     pages = ["/papers/date/2026-06-10", "/papers/date/2026-06-11", f"/papers/{b.arxiv_id}"]
     for page in pages:
         body(client.get(page))
