@@ -99,7 +99,7 @@ class HfWhoAmIApi(APIView):
         responses={HTTPStatus.OK: HfWhoAmISerializer, **_errors},
     )
     def get(self, request: Request) -> Response:
-        user = request.user
+        user: Any = request.user  # IsAuthenticated: a member
         token = request.auth if isinstance(request.auth, ApiToken) else None
         access: dict[str, Any] | None = None
         if token is not None:

@@ -80,6 +80,8 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
+        assert self.num_requests is not None  # a rate was set
+        assert self.duration is not None
         allowed, self.seconds_left = ratelimit.take(self.key, self.num_requests, self.duration)
         return allowed
 
@@ -127,6 +129,8 @@ def member_rate_key(scope: str, member_id: int) -> str:
 def vote_allowed(member_id: int) -> tuple[bool, float]:
     """Count one vote by the member on the site (the same budget as the API's votes)."""
     requests, seconds = VoteRateThrottle().parse_rate(settings.VOTE_THROTTLE)
+    assert requests is not None  # the setting is always a rate
+    assert seconds is not None
     return ratelimit.take(member_rate_key("votes", member_id), requests, seconds)
 
 

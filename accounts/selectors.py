@@ -6,13 +6,13 @@ import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from accounts.models import ApiToken
 from caching.users import cached_token
-from config.db import fetch_row
+from config.db import column, fetch_row
 
 
 def api_token_digest(plaintext: str) -> str:
@@ -37,24 +37,25 @@ def _token_query(vendor: str) -> _TokenQuery:
     compiling the same query on every authenticated API call; this is its SQL, written
     once, with the fields' database converters applied as the ORM applies them.
     """
-    user_model = ApiToken._meta.get_field("user").related_model
+    user_model: Any = ApiToken._meta.get_field("user").related_model
     quote = connection.ops.quote_name
-    columns, converters = [], []
+    columns: list[str] = []
+    converters: list[tuple[int, list[Callable[..., Any]], Any]] = []
     for alias, model in (("t", ApiToken), ("u", user_model)):
         for field in model._meta.concrete_fields:
             col = field.get_col(model._meta.db_table)
             found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
             if found:
                 converters.append((len(columns), found, col))
-            columns.append(f"{alias}.{quote(field.column)}")
+            columns.append(f"{alias}.{quote(cast(str, field.column))}")
     token = ApiToken._meta
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(token.db_table)} t "  # noqa: S608
         f"INNER JOIN {quote(user_model._meta.db_table)} u "
-        f"ON u.{quote(user_model._meta.pk.column)} = t.{quote(token.get_field('user').column)} "
-        f"WHERE t.{quote(token.get_field('key_hash').column)} = %s "
-        f"AND t.{quote(token.get_field('revoked_at').column)} IS NULL "
-        f"AND u.{quote(user_model._meta.get_field('is_active').column)}"
+        f"ON u.{quote(user_model._meta.pk.column)} = t.{quote(column(ApiToken, 'user'))} "
+        f"WHERE t.{quote(column(ApiToken, 'key_hash'))} = %s "
+        f"AND t.{quote(column(ApiToken, 'revoked_at'))} IS NULL "
+        f"AND u.{quote(column(user_model, 'is_active'))}"
     )
     return _TokenQuery(
         sql=sql,

@@ -26,7 +26,7 @@ def _profile_page(
         "profile": profile,
         "subscription": profile.subscription,
         "name_form": name_form
-        or DisplayNameForm(initial={"display_name": request.user.display_name}),
+        or DisplayNameForm(initial={"display_name": getattr(request.user, "display_name", "")}),
     }
     context.update(tokens_context(request))  # `tokens`, and `new_token` once after a creation
     return render(request, "accounts/profile.html", context, status=status)

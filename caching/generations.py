@@ -181,7 +181,7 @@ class Generations:
             return
         name = backend.make_and_validate_key(_HASH)
         client = backend._cache.get_client(name, write=True)
-        mapping: dict[str, int] = {}
+        mapping: dict[Any, Any] = {}
         lines = []
         for scope, (new_soft, new_hard) in values.items():
             mapping[f"s|{scope}"] = new_soft

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Field, Model
 
 PREPARE_THRESHOLD = 5  # psycopg's default: runs of a statement before it is prepared
 
@@ -30,18 +31,23 @@ def fetch_row(sql: str, params: Any) -> tuple[Any, ...] | None:
     if db.vendor != "postgresql" or db.queries_logged:
         # Django logs a query's text from psycopg, which keeps none for a prepared run: where
         # queries are logged (DEBUG, assertNumQueries) the statement runs as Django's do.
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
+        with db.cursor() as logged:
+            logged.execute(sql, params)
+            return logged.fetchone()
     db.ensure_connection()
     db.validate_thread_sharing()
-    raw = db.connection
-    cursor = getattr(db, "_fetch_row_cursor", None)
+    raw: Any = db.connection
+    cursor: Any = getattr(db, "_fetch_row_cursor", None)
     if cursor is None or cursor.closed or cursor.connection is not raw:
         if "prepare_threshold" not in db.settings_dict["OPTIONS"]:
             raw.prepare_threshold = PREPARE_THRESHOLD
         cursor = psycopg.Cursor(raw)
-        db._fetch_row_cursor = cursor  # one per thread's connection, like the connection
+        db._fetch_row_cursor = cursor  # type: ignore[attr-defined]  # one per thread's connection
     wrapped = db.make_cursor(cursor)
     wrapped.execute(sql, params)  # not closed: the cursor serves the next statement
     return wrapped.fetchone()
+
+
+def column(model: type[Model], name: str) -> str:
+    """The column of a model's field, by the field's name."""
+    return cast(str, cast(Field, model._meta.get_field(name)).column)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from digests import services
-from digests.models import Delivery, Subscription
+from digests.models import Delivery, Subscription, SubscriptionQuerySet
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -17,9 +19,9 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "active":
-            return queryset.active()
+            return cast(SubscriptionQuerySet, queryset).active()
         if self.value() == "pending":
-            return queryset.pending()
+            return cast(SubscriptionQuerySet, queryset).pending()
         if self.value() == "unsubscribed":
             return queryset.filter(unsubscribed_at__isnull=False)
         return queryset

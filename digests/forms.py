@@ -23,7 +23,7 @@ class KeywordsField(forms.CharField):
             return ", ".join(value)
         return value
 
-    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[str]:
         text = super().clean(value) or ""
         keywords: list[str] = []
         for part in text.replace(";", ",").split(","):

@@ -283,7 +283,8 @@ class DigestRenderer:
             message_id=self._message_id,
             date=self._date,
         )
-        raw: bytes | None = template.message().as_bytes(linesep="\r\n")
+        # Django's SafeMIME messages take `linesep` (the standard library's stubs do not say).
+        raw: bytes | None = template.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
         expected = {
             self._token: text.count(self._token) + html.count(self._token),
             self._unsubscribe: text.count(self._unsubscribe) + html.count(self._unsubscribe) + 1,

@@ -6,7 +6,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from papers import caching
-from papers.caching import PaperRef
+from papers.caching import PaperRef, Touched
 from papers.models import IngestRun, Paper, Upvote
 
 
@@ -31,7 +31,7 @@ class PaperAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Paper, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        touched = [obj]
+        touched: list[Touched] = [obj]
         if change and form.initial.get("listed_on") not in (None, obj.listed_on):
             touched.append(PaperRef(obj.arxiv_id, form.initial["listed_on"]))  # it moved
         caching.changed(papers=touched, catalog=True, hard=True)  # moderation shows at once

@@ -30,11 +30,12 @@ import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -313,7 +314,7 @@ class CachedReadApi(APIView):
     def get(self, request: Request, **kwargs: Any) -> HttpResponse:
         return answer(request, self.read(request, **kwargs))
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if (
             request.method == "GET"
             and "HTTP_AUTHORIZATION" not in request.META
@@ -322,7 +323,8 @@ class CachedReadApi(APIView):
             kept = kept_answer(request, self.read(request, **kwargs))
             # A refusal goes through DRF, which refuses it again (a spent budget is not
             # counted twice) in its own words.
-            if kept is not None and AnonRateThrottle().allow_request(request, self):
+            throttle = AnonRateThrottle()
+            if kept is not None and throttle.allow_request(cast(Request, request), self):
                 for name, value in self.default_response_headers.items():  # as DRF adds them
                     if name == "Vary":
                         patch_vary_headers(kept, [value])
@@ -457,7 +459,7 @@ class PaperCursorPagination(CursorPagination):
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             try:
-                date.fromisoformat(cursor.position)
+                date.fromisoformat(cast(str, cursor.position))
             except (TypeError, ValueError):
                 raise exceptions.NotFound(self.invalid_cursor_message) from None
         return cursor
@@ -485,7 +487,8 @@ class PaperListApi(ListAPIView):
             **_errors,
         },
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+    # A kept answer, not a DRF Response: it is rendered once, when it is built.
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
         def build() -> Any:
             self.filters = _valid_query(PaperListQuerySerializer, request)
             page = self.paginate_queryset(self.get_queryset()) or []

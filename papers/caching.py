@@ -127,7 +127,7 @@ def changed(
 class VoteMark(NamedTuple):
     """What a vote button shows: the count and, for members, whether they upvoted."""
 
-    count: int | str
+    votes: int | str
     pressed: str  # aria-pressed: "true" or "false"
 
 
@@ -306,7 +306,7 @@ def respond(
         entry = store.fetch(f"page:member:{key}", build, scopes=scopes, max_age=max_age)
     page: MemberPage = entry.value
     if member:
-        user = request.user
+        user: Any = request.user  # a member: the User
         values = [
             escape(skeletons.csrf_token(request)).encode(),
             escape(user.label).encode(),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
@@ -98,7 +99,9 @@ def feed_page(period: Period, *, order: str, page: int, today: date) -> FeedPage
     page = max(page, 1)
     start = (page - 1) * FEED_PAGE_SIZE
     # The total rides along on every row (a window count): no separate COUNT query.
-    rows = list(papers.annotate(total=Window(Count("id")))[start : start + FEED_PAGE_SIZE])
+    rows: list[Any] = list(
+        papers.annotate(total=Window(Count("id")))[start : start + FEED_PAGE_SIZE]
+    )
     total = rows[0].total if rows else papers.count()
     pages = max(1, -(-total // FEED_PAGE_SIZE))
     if not rows and page > pages:

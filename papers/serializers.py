@@ -74,8 +74,8 @@ def _hf_person(*, key: str, username: str, fullname: str, avatar: str = "") -> d
 
 def hf_submitter(paper: Paper) -> dict[str, Any] | None:
     """Who submitted the paper: a member here, else the Hugging Face user, else nobody."""
-    if paper.submitted_by_id is not None:
-        user = paper.submitted_by
+    user = paper.submitted_by
+    if user is not None:
         return _hf_person(key=f"{user.pk:024x}", username=user.username, fullname=user.public_name)
     person = paper.source_submitter
     if isinstance(person, dict) and person.get("user"):
@@ -404,7 +404,8 @@ class ErrorSerializer(serializers.Serializer):
 class SubmitterSerializer(serializers.Serializer):
     username = serializers.CharField()
     fullname = serializers.CharField()
-    source = serializers.ChoiceField(
+    # The field is named as the API's shape says; it hides Field.source on this class only.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=["local", "huggingface"], help_text="A member here, or a Hugging Face user"
     )
 
@@ -435,8 +436,8 @@ class PaperSerializer(serializers.Serializer):
 
     @extend_schema_field(SubmitterSerializer(allow_null=True))
     def get_submitter(self, paper: Paper) -> dict[str, str] | None:
-        if paper.submitted_by_id is not None:
-            user = paper.submitted_by
+        user = paper.submitted_by
+        if user is not None:
             return {"username": user.username, "fullname": user.public_name, "source": "local"}
         person = paper.source_submitter
         if isinstance(person, dict) and person.get("user"):

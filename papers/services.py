@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import psycopg
@@ -24,14 +24,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
 from caching.store import CACHE_DOWN
 from config import ratelimit
-from config.db import fetch_row
+from config.db import column, fetch_row
 from papers import caching
 from papers.caching import PaperRef
 from papers.models import IngestRun, Paper, Upvote
@@ -294,7 +294,7 @@ def _existing_postgresql(ids: list[str]) -> dict[str, dict[str, Any]]:
     quote = connection.ops.quote_name
 
     def columns(names: list[str]) -> str:
-        return ", ".join(quote(Paper._meta.get_field(name).column) for name in names)
+        return ", ".join(quote(column(Paper, name)) for name in names)
 
     sql = (
         f"SELECT arxiv_id, {columns(plain)}, "  # noqa: S608 (names from the model)
@@ -551,14 +551,15 @@ class _CopyWriter:
         self.raw.adapters.register_dumper(None, _TsvectorDumper)
         quote = connection.ops.quote_name
         self.table = quote(Paper._meta.db_table)
-        pk = Paper._meta.pk
-        fields = [Paper._meta.get_field(name) for name in _COPY_FIELDS]
-        self.columns = ", ".join(quote(f.column) for f in fields) + ", search_vector"
-        self.new_columns = f"{quote(pk.column)}, {self.columns}"
+        pk = cast(Field, Paper._meta.pk)
+        fields = [cast(Field, Paper._meta.get_field(name)) for name in _COPY_FIELDS]
+        names = {f.name: quote(column(Paper, f.name)) for f in fields}
+        self.columns = ", ".join(names[f.name] for f in fields) + ", search_vector"
+        self.new_columns = f"{quote(column(Paper, pk.name))}, {self.columns}"
         self.types = [self._type(f) for f in fields] + [_TsvectorDumper.oid]
         self.new_types = [self._type(pk), *self.types]
         self.updates = ", ".join(
-            f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
+            f"{names[f.name]} = EXCLUDED.{names[f.name]}"
             for f in fields
             if f.name in (*WRITTEN_FIELDS, "updated_at")
         )

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from accounts.authentication import vote_allowed
 from config.params import page_number
@@ -234,8 +235,14 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (its typing guide's way)."""
+
+    htmx: HtmxDetails
+
+
 @require_POST
-def upvote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+def upvote(request: HtmxHttpRequest, arxiv_id: str) -> HttpResponse:
     """Toggle the member's upvote; htmx gets the button back, a plain form a redirect."""
     fallback = reverse("papers:paper", args=[arxiv_id])
     if not request.user.is_authenticated:

@@ -144,7 +144,7 @@ def fetch_daily_papers(day: date, *, page_size: int = PAGE_SIZE) -> list[ParsedI
     seen: set[str] = set()
     with new_client() as client:
         for page in range(MAX_PAGES):
-            params = {"date": day.isoformat(), "p": page, "limit": page_size}
+            params: dict[str, str | int] = {"date": day.isoformat(), "p": page, "limit": page_size}
             response = fetch(url, params=params, client=client)
             try:
                 items = json_loads(response.content)
