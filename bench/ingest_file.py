@@ -194,7 +194,7 @@ def main() -> None:
     from django.db import connection
 
     from papers.models import Paper
-    from papers.services import papers_ingest
+    from papers.services.ingestion import papers_ingest
     from papers.sources import files
 
     table = Paper._meta.db_table

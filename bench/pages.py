@@ -33,7 +33,7 @@ def main() -> None:
 
     from bench.ingest_file import generate
     from papers.models import Paper
-    from papers.services import papers_ingest
+    from papers.services.ingestion import papers_ingest
     from papers.sources import files
 
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}", flush=True)

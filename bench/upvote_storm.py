@@ -239,7 +239,7 @@ def create_members(count: int) -> list[str]:
 def hot_papers(count: int) -> list[str]:
     """Create (or refresh) the hot papers through papers_upsert; their arXiv ids."""
     from papers.models import Paper
-    from papers.services import papers_upsert
+    from papers.services.ingestion import papers_upsert
     from papers.sources.records import Author, PaperRecord
 
     today = datetime.now(UTC).date()

@@ -86,13 +86,13 @@ from papers.serializers import (
     VoteStateSerializer,
     highlight_pattern,
 )
-from papers.services import (
+from papers.services.submissions import (
     SubmissionError,
     SubmissionRefused,
     paper_submit,
-    paper_vote_by_arxiv_id,
     submissions_left_today,
 )
+from papers.services.votes import paper_vote_by_arxiv_id
 from papers.sources import arxiv
 from papers.sources.records import split_arxiv_id
 

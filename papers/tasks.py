@@ -1,16 +1,16 @@
-"""Scheduled ingestion: thin tasks around the plans the `ingest` command runs."""
+"""Scheduled ingestion: thin tasks around the services the `ingest` command runs."""
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from config.celery import retry_on_network, single_run
-from papers import ingest_plans
+from papers.services.ingestion import papers_ingest_arxiv_rss, papers_ingest_hf
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +29,11 @@ def ingest_hf(days: list[str] | None = None) -> str:
             logger.info("ingest_hf: another run holds the lock; skipped")
             return SKIPPED
         if days:
-            plan = ingest_plans.hf_days([date.fromisoformat(d) for d in days])
-        else:
-            plan = ingest_plans.hf_recent(timezone.now().date())
-        return plan.run().status
+            wanted = [date.fromisoformat(d) for d in days]
+        else:  # late additions land on yesterday's list too
+            today = timezone.now().date()
+            wanted = [today - timedelta(days=1), today]
+        return papers_ingest_hf(days=wanted).status
 
 
 @shared_task(name="papers.ingest_arxiv_listings", ignore_result=True, **retry_on_network())
@@ -42,5 +43,5 @@ def ingest_arxiv_listings(categories: list[str] | None = None) -> str:
         if not acquired:
             logger.info("ingest_arxiv_listings: another run holds the lock; skipped")
             return SKIPPED
-        plan = ingest_plans.arxiv_rss(list(categories or settings.ARXIV_CATEGORIES))
-        return plan.run().status
+        categories = list(categories or settings.ARXIV_CATEGORIES)
+        return papers_ingest_arxiv_rss(categories=categories).status

@@ -21,10 +21,11 @@ from django_htmx.middleware import HtmxDetails
 from accounts.authentication import vote_allowed
 from config.params import page_number
 from papers import caching as pages
-from papers import selectors, services
+from papers import selectors
 from papers.caching import Loaded, vote_holes, vote_mark
 from papers.markdown import paper_as_markdown
 from papers.periods import Period, parse_period, period_of
+from papers.services import submissions, votes
 from papers.sources import arxiv
 
 TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
@@ -260,7 +261,7 @@ def upvote(request: HtmxHttpRequest, arxiv_id: str) -> HttpResponse:
         response = render(request, "429.html", status=429)
         response["Retry-After"] = str(max(1, int(wait)))
         return response
-    state = services.paper_toggle_upvote(paper=found, user=request.user)
+    state = votes.paper_toggle_upvote(paper=found, user=request.user)
     if request.htmx:
         context = {
             "paper": found,
@@ -277,7 +278,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     """Add a paper by arXiv id or URL; it is listed today with the member as submitter."""
     today = timezone.now().date()
     context = {
-        "left": services.submissions_left_today(user=request.user, today=today),
+        "left": submissions.submissions_left_today(user=request.user, today=today),
         "limit": settings.SUBMISSIONS_PER_DAY,
         "value": request.GET.get("paper_id", ""),
     }
@@ -289,15 +290,15 @@ def submit(request: HttpRequest) -> HttpResponse:
             context["error"] = "Enter an arXiv id (like 2401.12345) or an arXiv URL."
             return render(request, "papers/submit.html", context, status=400)
         try:
-            result = services.paper_submit(
+            result = submissions.paper_submit(
                 user=request.user, arxiv_id=arxiv_id, fetch=arxiv.fetch_by_ids
             )
-        except services.SubmissionRefused as exc:
+        except submissions.SubmissionRefused as exc:
             context["error"] = str(exc)
             response = render(request, "papers/submit.html", context, status=429)
             response["Retry-After"] = str(max(1, int(exc.wait)))
             return response
-        except services.SubmissionError as exc:
+        except submissions.SubmissionError as exc:
             context["error"] = str(exc)
             return render(request, "papers/submit.html", context, status=400)
         if result.created:

@@ -1,7 +1,7 @@
 """The search vector as one SQL function, papers_search_vector(title, abstract, authors,
 ai_keywords), that the trigger of migration 0002 now calls and that a big ingestion calls
-too, on a second connection, to spread the work over two cores (papers/services.py,
-_copy_upsert). The expression is unchanged, so every vector stays the same.
+too, on a second connection, to spread the work over two cores
+(papers/services/postgresql_loader.py). The expression is unchanged, so every vector stays the same.
 
 The trigger keeps a vector that an INSERT brings only when the inserting transaction says
 so (SET LOCAL papers.search_vector_given = on, which only that ingestion does); every other

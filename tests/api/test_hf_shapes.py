@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from papers.models import Paper
-from papers.services import papers_upsert
+from papers.services.ingestion import papers_upsert
 from papers.sources.hf import parse_items
 from tests.conftest import HF_DAILY, HF_PAPER, HF_SEARCH
 from tests.factories import PaperFactory

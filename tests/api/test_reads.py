@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from papers.models import Paper
-from papers.services import paper_upvote
+from papers.services.votes import paper_upvote
 from tests.api.conftest import bearer
 from tests.factories import PaperFactory, UpvoteFactory, UserFactory
 

@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 from bench import http
 from bench.members import Reader, prepare_reader
 from bench.voter import Voter, VoterReport
-from papers.services import paper_upvote
+from papers.services.votes import paper_upvote
 from tests.factories import PaperFactory
 
 DAY = "/papers/date/2026-06-12"

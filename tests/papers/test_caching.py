@@ -24,7 +24,7 @@ from caching import skeletons, store
 from caching.generations import Generations, generations
 from papers import caching
 from papers.models import Paper
-from papers.services import paper_upvote
+from papers.services.votes import paper_upvote
 from tests.factories import PaperFactory
 
 pytestmark = pytest.mark.django_db

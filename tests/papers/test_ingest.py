@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from papers.models import IngestRun, Paper
-from papers.services import papers_ingest, papers_upsert
+from papers.services.ingestion import papers_ingest, papers_upsert
 from papers.sources import files
 from papers.sources.records import Author, PaperRecord, RejectedRecord
 from tests.conftest import ARXIV_ATOM, ARXIV_RSS, HF_DAILY

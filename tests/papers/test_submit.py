@@ -123,18 +123,18 @@ def test_failed_attempts_count_against_a_members_hourly_attempts(
 
 
 def test_a_members_second_submission_waits_while_the_first_is_read_from_arxiv(alice):
-    from papers import services
+    from papers.services import submissions
 
     inside: list[str] = []
 
     def slow_fetch(ids: list[str]) -> list:
         inside.append(ids[0])
-        with pytest.raises(services.SubmissionRefused):
-            services.paper_submit(user=alice, arxiv_id="2401.00002", fetch=slow_fetch)
+        with pytest.raises(submissions.SubmissionRefused):
+            submissions.paper_submit(user=alice, arxiv_id="2401.00002", fetch=slow_fetch)
         return []
 
-    with pytest.raises(services.SubmissionError):
-        services.paper_submit(user=alice, arxiv_id="2401.00001", fetch=slow_fetch)
+    with pytest.raises(submissions.SubmissionError):
+        submissions.paper_submit(user=alice, arxiv_id="2401.00001", fetch=slow_fetch)
 
     assert inside == ["2401.00001"]  # the second never reached arXiv
 
@@ -149,7 +149,7 @@ def test_the_daily_quota_holds_under_concurrent_submissions(alice, settings, mon
     from django.core.cache import caches
     from django.db import connection
 
-    from papers import services
+    from papers.services import submissions
     from papers.sources.records import PaperRecord
 
     settings.SUBMISSIONS_PER_DAY = 1
@@ -163,9 +163,9 @@ def test_the_daily_quota_holds_under_concurrent_submissions(alice, settings, mon
 
     def submit(arxiv_id: str) -> None:
         try:
-            services.paper_submit(user=alice, arxiv_id=arxiv_id, fetch=fetch)
+            submissions.paper_submit(user=alice, arxiv_id=arxiv_id, fetch=fetch)
             outcomes.append("created")
-        except services.SubmissionError as exc:
+        except submissions.SubmissionError as exc:
             outcomes.append(str(exc))
         finally:
             connection.close()

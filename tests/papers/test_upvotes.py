@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from papers.models import Paper, Upvote
-from papers.services import (
+from papers.services.votes import (
     paper_toggle_upvote,
     paper_unvote,
     paper_upvote,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from digests.models import Subscription
 from papers.models import Paper, Upvote
-from papers.services import papers_upsert
+from papers.services.ingestion import papers_upsert
 from papers.sources.records import Author, PaperRecord
 
 WORDS = (

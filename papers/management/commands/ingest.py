@@ -10,8 +10,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from papers import ingest_plans
-from papers.ingest_plans import IngestPlan
+from papers.services.ingestion import (
+    papers_ingest_arxiv_categories,
+    papers_ingest_arxiv_ids,
+    papers_ingest_arxiv_rss,
+    papers_ingest_file,
+    papers_ingest_hf,
+)
 from papers.sources import arxiv
 
 MAX_DAYS = 366
@@ -68,8 +73,20 @@ class Command(BaseCommand):
         p_file.add_argument("path", type=Path)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        plan = getattr(self, f"_plan_{options['source'].replace('-', '_')}")(options)
-        run = plan.run()
+        source = options["source"]
+        if source == "hf":
+            run = papers_ingest_hf(days=self._hf_days(options))
+        elif source == "arxiv" and options["ids"]:
+            run = papers_ingest_arxiv_ids(ids=options["ids"])
+        elif source == "arxiv":
+            since, until = self._arxiv_window(options)
+            run = papers_ingest_arxiv_categories(
+                categories=options["category"], since=since, until=until
+            )
+        elif source == "arxiv-rss":
+            run = papers_ingest_arxiv_rss(categories=options["category"])
+        else:
+            run = papers_ingest_file(path=options["path"])
         if run.status != run.Status.SUCCEEDED:
             raise CommandError(run.error or "ingestion failed")
         self.stdout.write(run.summary)
@@ -77,30 +94,17 @@ class Command(BaseCommand):
             for rejection in run.rejections:
                 self.stderr.write(f"rejected {rejection['ref']}: {rejection['reason']}")
 
-    def _plan_hf(self, options: dict[str, Any]) -> IngestPlan:
+    def _hf_days(self, options: dict[str, Any]) -> list[date]:
         today = timezone.now().date()
         if options["since"]:
-            days = _range(options["since"], options["until"] or today)
-        elif options["until"]:
+            return _range(options["since"], options["until"] or today)
+        if options["until"]:
             raise CommandError("--until goes with --since")
-        else:
-            days = [options["date"] or today]
-        return ingest_plans.hf_days(days)
+        return [options["date"] or today]
 
-    def _plan_arxiv(self, options: dict[str, Any]) -> IngestPlan:
-        if options["ids"]:
-            return ingest_plans.arxiv_ids(options["ids"])
-        categories = options["category"]
-        if not categories:
+    def _arxiv_window(self, options: dict[str, Any]) -> tuple[date, date]:
+        if not options["category"]:
             raise CommandError("--category is required with --date or --days")
         if options["date"]:
-            since = until = options["date"]
-        else:
-            since, until = arxiv.days_window(options["days"], timezone.now().date())
-        return ingest_plans.arxiv_categories(categories, since, until)
-
-    def _plan_arxiv_rss(self, options: dict[str, Any]) -> IngestPlan:
-        return ingest_plans.arxiv_rss(options["category"])
-
-    def _plan_file(self, options: dict[str, Any]) -> IngestPlan:
-        return ingest_plans.local_file(options["path"])
+            return options["date"], options["date"]
+        return arxiv.days_window(options["days"], timezone.now().date())

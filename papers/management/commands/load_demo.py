@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from papers.services import papers_ingest
+from papers.services.ingestion import papers_ingest
 from papers.sources import files
 
 

@@ -1,14 +1,25 @@
-"""Big ingestions: chunked binary COPY, search vectors computed on a second connection,
-ids in input order, the same search and the same re-run as before."""
+"""The PostgreSQL bulk loader (papers/services/postgresql_loader.py), one test at least per
+raw statement, each checked against what the ORM or the trigger would have done:
+
+- read_current's SELECT: test_current_values_read_raw_are_the_orms
+- new ids from the sequence (nextval): test_new_papers_get_their_ids_in_the_order_they_came
+- COPY into the table: test_a_big_write_shares_the_search_vectors_with_a_second_connection,
+  test_papers_written_with_the_helper_are_found_by_search
+- the temporary table, its COPY, INSERT ... ON CONFLICT, TRUNCATE and DROP:
+  test_changed_papers_are_updated_in_chunks_with_fresh_vectors,
+  test_a_paper_inserted_by_someone_else_meanwhile_is_updated_not_duplicated
+- the big write's settings and their reset:
+  test_the_settings_of_a_big_write_are_reset_after_it
+- the helper's vector query: test_vectors_from_the_second_connection_are_the_triggers_to_the_byte
+- a failing statement: test_a_database_error_in_a_big_write_is_reported_as_itself
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
 import json
-import random
 import threading
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -16,10 +27,10 @@ from django.db import connection, transaction
 from django.db.models import JSONField
 from django.test.utils import CaptureQueriesContext
 
-from papers import services
 from papers.models import Paper
 from papers.selectors import search_papers
-from papers.services import papers_ingest, papers_upsert
+from papers.services import ingestion, postgresql_loader
+from papers.services.ingestion import papers_ingest, papers_upsert
 from papers.sources.records import Author, PaperRecord
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +92,7 @@ def rows_written() -> int:
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of 4 papers, so that a few dozen papers take the big-write path."""
-    monkeypatch.setattr(services, "WRITE_CHUNK", 4)
+    monkeypatch.setattr(postgresql_loader, "WRITE_CHUNK", 4)
 
 
 @pytest.fixture
@@ -90,8 +101,8 @@ def helper_first(monkeypatch):
     until the helper connection has handed back one with its vectors. Counts both kinds."""
     delivered = threading.Event()
     counts = {"helper": 0, "trigger": 0}
-    original_helper = services._vector_helper
-    original_insert = services._CopyWriter.insert
+    original_helper = postgresql_loader._vector_helper
+    original_insert = postgresql_loader._CopyWriter.insert
 
     class SpyQueue:
         def __init__(self, inner):
@@ -99,7 +110,7 @@ def helper_first(monkeypatch):
 
         def put(self, item):
             self.inner.put(item)
-            if item is not services._HELPER_DONE and item[1] is not None:
+            if item is not postgresql_loader._HELPER_DONE and item[1] is not None:
                 delivered.set()
 
     def helper(params, todo, done, built, stop):
@@ -111,15 +122,15 @@ def helper_first(monkeypatch):
         counts["trigger" if vectors is None else "helper"] += 1
         original_insert(self, rows, vectors)
 
-    monkeypatch.setattr(services, "_vector_helper", helper)
-    monkeypatch.setattr(services._CopyWriter, "insert", insert)
+    monkeypatch.setattr(postgresql_loader, "_vector_helper", helper)
+    monkeypatch.setattr(postgresql_loader._CopyWriter, "insert", insert)
     return counts
 
 
 def test_json_fields_of_the_copy_are_the_models():
     json_fields = {f.name for f in Paper._meta.concrete_fields if isinstance(f, JSONField)}
 
-    assert json_fields & set(services.WRITTEN_FIELDS) == services._JSON_FIELDS
+    assert json_fields & set(postgresql_loader.WRITTEN_FIELDS) == postgresql_loader._JSON_FIELDS
 
 
 @postgres
@@ -177,12 +188,18 @@ def test_new_papers_get_their_ids_in_the_order_they_came(small_chunks, helper_fi
 
 
 @postgres
-def test_the_setting_that_trusts_given_vectors_is_off_after_the_write(small_chunks):
+def test_the_settings_of_a_big_write_are_reset_after_it(small_chunks):
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('default_toast_compression')")
+            (compression,) = cursor.fetchone()
         papers_upsert(items=[record(n) for n in range(12)])
         with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('papers.search_vector_given', true)")
-            assert cursor.fetchone()[0] == "off"
+            cursor.execute(
+                "SELECT current_setting('papers.search_vector_given', true), "
+                "current_setting('default_toast_compression')"
+            )
+            assert cursor.fetchone() == ("off", compression)
 
 
 @postgres
@@ -192,7 +209,7 @@ def test_a_helper_that_cannot_connect_leaves_every_vector_to_the_trigger(
     def refuse(**params):
         raise psycopg.OperationalError("too many clients already")
 
-    monkeypatch.setattr(services.psycopg, "connect", refuse)
+    monkeypatch.setattr(postgresql_loader.psycopg, "connect", refuse)
 
     result = papers_upsert(items=[record(n) for n in range(30)])
 
@@ -210,7 +227,7 @@ def test_a_paper_inserted_by_someone_else_meanwhile_is_updated_not_duplicated(
     papers_upsert(items=[record(5, title="Written first")])
     Paper.objects.filter(arxiv_id="2604.00005").update(upvote_count=3)
     # As if another ingestion inserted it after this one read the table.
-    monkeypatch.setattr(services, "_existing", lambda ids: {})
+    monkeypatch.setattr(ingestion, "_existing", lambda ids: {})
 
     result = papers_upsert(items=[record(n, title=f"Title {n}") for n in range(10)])
 
@@ -263,14 +280,14 @@ def test_current_values_read_raw_are_the_orms(on_postgres):
     orm = {
         row.pop("arxiv_id"): row
         for row in Paper.objects.filter(arxiv_id__in=ids).values(
-            "arxiv_id", *services.WRITTEN_FIELDS
+            "arxiv_id", *postgresql_loader.WRITTEN_FIELDS
         )
     }
 
-    assert services._existing(ids) == orm
+    assert ingestion._existing(ids) == orm
     if on_postgres:
-        assert services._existing_postgresql(ids) == orm
-        assert json.dumps(services._existing_postgresql(ids), default=str) == json.dumps(
+        assert postgresql_loader.read_current(ids) == orm
+        assert json.dumps(postgresql_loader.read_current(ids), default=str) == json.dumps(
             orm, default=str
         )
 
@@ -351,68 +368,6 @@ def test_the_trigger_and_the_function_compute_the_same_vector_as_migration_0002(
             """
         )
         assert cursor.fetchone()[0] == 0
-
-
-def check_url_by_urlsplit(value: str) -> bool:
-    """The URL check as it was: urlsplit every value."""
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and len(value) <= 500
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "https://github.com/x/y",
-        "http://example.org",
-        "https://",
-        "https:///path",
-        "https://?q",
-        "https://#f",
-        "https://:80",
-        "https://@",
-        "HTTPS://EXAMPLE.ORG",
-        "ftp://example.org",
-        "javascript:alert(1)",
-        "//example.org",
-        " https://example.org",
-        "\x00https://example.org",
-        "https://exa\x00mple.org",
-        "https://ex\tample.org",
-        "https://\nexample.org",
-        "https://[::1]/",
-        "https://[::1/",
-        "https://exämple.org",
-        "https://example.org/" + "x" * 480,
-        "https://example.org/" + "x" * 481,
-    ],
-)
-def test_the_fast_url_check_agrees_with_urlsplit(value):
-    try:
-        expected = check_url_by_urlsplit(value)
-    except ValueError:  # urlsplit refuses it outright: rejected too
-        expected = False
-    if services._plain_url(value):
-        assert expected is True
-    try:
-        services._check_url(value, "url")
-        got = True
-    except services.RecordRejected:
-        got = False
-    assert got == expected
-
-
-def test_the_fast_url_check_agrees_with_urlsplit_on_random_strings():
-    rng = random.Random(5)
-    alphabet = ["h", "t", "p", "s", ":", "/", "?", "#", "@", "[", "]", ".", "a", " ", "\t", "é"]
-    for _ in range(20_000):
-        value = rng.choice(["https://", "http://", "", "HTTP://"]) + "".join(
-            rng.choice(alphabet) for _ in range(rng.randint(0, 6))
-        )
-        try:
-            expected = check_url_by_urlsplit(value)
-        except ValueError:
-            continue
-        assert not services._plain_url(value) or expected, value
 
 
 @postgres
