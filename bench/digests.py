@@ -128,7 +128,7 @@ def main() -> None:
 
     from digests.models import Delivery, Subscription
     from digests.periods import daily_period
-    from digests.services import digests_send_due
+    from digests.services.sending import digests_send_due
     from papers.models import Paper
 
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}", flush=True)

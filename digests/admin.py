@@ -6,8 +6,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from digests import services
 from digests.models import Delivery, Subscription, SubscriptionQuerySet
+from digests.services import sending
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -86,7 +86,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         permissions=["change"],
     )
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        count = services.deliveries_resend(deliveries=queryset)
+        count = sending.deliveries_resend(deliveries=queryset)
         self.message_user(
             request,
             f"{count} deliveries queued again; they go out with the next retry run.",

@@ -124,7 +124,8 @@ class Delivery(models.Model):
     `pending` → `sending` (claimed by a compare-and-set UPDATE, just before the SMTP
     transaction) → `sent`; or `skipped` (nothing matched, or unsubscribed meanwhile), or back
     to `pending` with a later `next_attempt_at` after a temporary failure, or `failed` (a
-    permanent refusal, the last attempt, or interrupted while `sending`: see digests.services).
+    permanent refusal, the last attempt, or interrupted while `sending`: see
+    digests.services.sending).
     """
 
     class Status(models.TextChoices):

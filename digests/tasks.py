@@ -8,10 +8,10 @@ from celery import shared_task
 from django.conf import settings
 
 from config.celery import retry_on_network, single_run
-from digests import services
 from digests.mail import TransientMailError
 from digests.models import Subscription
 from digests.periods import parse_period
+from digests.services import sending, subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def send_subscription_mail(subscription_id: int, kind: str) -> None:
     subscription = Subscription.objects.filter(pk=subscription_id).first()
     if subscription is None:
         return
-    services.subscription_send_mail(subscription=subscription, kind=kind)
+    subscriptions.subscription_send_mail(subscription=subscription, kind=kind)
 
 
 @shared_task(
@@ -46,7 +46,7 @@ def send_due(frequency: str, period: str | None = None) -> str:
         if not acquired:
             logger.info("send_due %s: another run holds the lock; skipped", frequency)
             return SKIPPED
-        report = services.digests_send_due(
+        report = sending.digests_send_due(
             frequency=frequency, period=parse_period(frequency, period) if period else None
         )
         return report.summary() if report else "no digest is due today"
@@ -64,7 +64,7 @@ def send_retries() -> str:
     with single_run("digests.send_retries", timeout=SEND_HARD_LIMIT) as acquired:
         if not acquired:
             return SKIPPED
-        reports = services.deliveries_send_retries()
+        reports = sending.deliveries_send_retries()
         return "; ".join(r.summary() for r in reports) or "nothing to retry"
 
 
@@ -74,7 +74,7 @@ def remind_unconfirmed() -> int | str:
     with single_run("digests.remind_unconfirmed") as acquired:
         if not acquired:
             return SKIPPED
-        return services.subscriptions_remind_unconfirmed()
+        return subscriptions.subscriptions_remind_unconfirmed()
 
 
 @shared_task(name="digests.purge_unconfirmed", ignore_result=True, **retry_on_network())
@@ -83,4 +83,4 @@ def purge_unconfirmed() -> int | str:
     with single_run("digests.purge_unconfirmed") as acquired:
         if not acquired:
             return SKIPPED
-        return services.subscriptions_purge_unconfirmed()
+        return subscriptions.subscriptions_purge_unconfirmed()

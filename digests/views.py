@@ -14,9 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from digests import ratelimit, selectors, services
+from digests import ratelimit, selectors
 from digests.forms import PreferencesForm, SubscribeForm
 from digests.models import Subscription
+from digests.services import subscriptions
 
 
 def _checked_view(request: HttpRequest) -> HttpResponse:
@@ -64,7 +65,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             {"subscribe_form": form},
             status=HTTPStatus.BAD_REQUEST,
         )
-    services.subscription_request(
+    subscriptions.subscription_request(
         email=form.cleaned_data["email"],
         frequency=form.cleaned_data["frequency"],
         keywords=form.cleaned_data["keywords"],
@@ -92,7 +93,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             status=HTTPStatus.NOT_FOUND,
         )
     if request.method == "POST":
-        services.subscription_confirm(subscription=subscription)
+        subscriptions.subscription_confirm(subscription=subscription)
         return render(request, "digests/confirmed.html", {"subscription": subscription})
     return render(request, "digests/confirm.html", {"subscription": subscription, "token": token})
 
@@ -104,7 +105,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     subscription = _by_token(token)
     saved = False
     if request.method == "POST" and request.POST.get("action") == "resubscribe":
-        services.subscription_resubscribe(subscription=subscription)
+        subscriptions.subscription_resubscribe(subscription=subscription)
         form = PreferencesForm(
             initial={"frequency": subscription.frequency, "keywords": subscription.keywords}
         )
@@ -112,7 +113,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     elif request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            services.subscription_update(
+            subscriptions.subscription_update(
                 subscription=subscription,
                 frequency=form.cleaned_data["frequency"],
                 keywords=form.cleaned_data["keywords"],
@@ -141,7 +142,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if subscription is None:
         raise Http404("This link is not valid (any more).")
     if request.method == "POST":
-        services.subscription_unsubscribe(subscription=subscription)
+        subscriptions.subscription_unsubscribe(subscription=subscription)
         return render(request, "digests/unsubscribed.html", {"subscription": subscription})
     context = {"subscription": subscription, "token": token}
     return render(request, "digests/unsubscribe.html", context)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from digests.models import Delivery
-from digests.services import INTERRUPTED
+from digests.services.sending import INTERRUPTED
 from tests.digests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from digests.periods import daily_period, due_period, parse_period, weekly_period
-from digests.services import digests_send_due
+from digests.services.sending import digests_send_due
 from tests.digests.factories import SubscriptionFactory
 from tests.factories import PaperFactory
 

@@ -12,12 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from digests.models import Delivery, Subscription
 from digests.periods import daily_period, weekly_period
-from digests.services import (
-    INTERRUPTED,
-    deliveries_send_retries,
-    digests_send_due,
-    subscription_unsubscribe,
-)
+from digests.services.sending import INTERRUPTED, deliveries_send_retries, digests_send_due
+from digests.services.subscriptions import subscription_unsubscribe
 from tests.digests.conftest import header, html_part, subject, text_part
 from tests.digests.factories import SubscriptionFactory
 from tests.factories import PaperFactory
@@ -456,7 +452,7 @@ def test_batches_sent_side_by_side_still_send_one_mail_each(smtp, monday, papers
 
 
 def test_a_digest_left_unsent_by_a_long_outage_is_skipped_not_sent_late(smtp, time_machine):
-    from digests import services as digest_services
+    from digests.services import sending as digest_services
 
     reader = SubscriptionFactory()
     PaperFactory(listed_on=dt.date(2026, 6, 12))
@@ -480,7 +476,7 @@ def test_a_digest_left_unsent_by_a_long_outage_is_skipped_not_sent_late(smtp, ti
 
 
 def test_a_digest_a_day_late_still_goes_out(smtp, time_machine):
-    from digests import services as digest_services
+    from digests.services import sending as digest_services
 
     reader = SubscriptionFactory()
     PaperFactory(listed_on=dt.date(2026, 6, 12))

@@ -14,8 +14,9 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils.timezone import now
 
-from digests import selectors, services
+from digests import selectors
 from digests.models import Delivery, Subscription
+from digests.services import sending, subscriptions
 from tests.digests.conftest import html_part, subject, text_part
 from tests.digests.factories import SubscriptionFactory
 from tests.factories import PaperFactory
@@ -75,7 +76,7 @@ def test_double_opt_in_end_to_end_over_smtp(smtp, clock, subscribe, settings):
     assert subscription.is_pending
 
     # Nothing but the confirmation goes out before the link is clicked.
-    services.digests_send_due(frequency="daily")
+    sending.digests_send_due(frequency="daily")
     assert len(smtp.messages) == 1
 
     visitor = Client()  # the link opens in the mail reader's browser
@@ -92,8 +93,8 @@ def test_double_opt_in_end_to_end_over_smtp(smtp, clock, subscribe, settings):
     assert subscription.is_active
 
     clock.shift(dt.timedelta(minutes=1))
-    services.digests_send_due(frequency="daily")
-    services.digests_send_due(frequency="daily")
+    sending.digests_send_due(frequency="daily")
+    sending.digests_send_due(frequency="daily")
     digest = smtp.messages[-1]
     assert len(smtp.messages) == 2
     assert subject(digest) == "Daily Papers · Fri Jun 12 · Friday's best paper"
@@ -114,7 +115,7 @@ def test_double_opt_in_end_to_end_over_smtp(smtp, clock, subscribe, settings):
 
     clock.shift(dt.timedelta(days=1))
     PaperFactory(listed_on=dt.date(2026, 6, 15), source_upvotes=3)
-    services.digests_send_due(frequency="daily")
+    sending.digests_send_due(frequency="daily")
     assert len(smtp.messages) == 2
 
 
@@ -165,7 +166,7 @@ def test_at_most_one_reminder_then_silence_until_the_link_expires(subscribe, smt
         "Confirm your Daily Papers subscription",
         "Reminder: confirm your Daily Papers subscription",
     ]
-    assert services.subscriptions_remind_unconfirmed(now=NOW + dt.timedelta(hours=30)) == 0
+    assert subscriptions.subscriptions_remind_unconfirmed(now=NOW + dt.timedelta(hours=30)) == 0
     # Once every link has expired, asking again starts over with a new link.
     clock.shift(dt.timedelta(hours=73))
     subscribe("reader@example.org")
@@ -187,8 +188,8 @@ def test_the_reminder_job_sends_one_reminder_after_a_day(
 
     later = NOW + dt.timedelta(hours=25)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.subscriptions_remind_unconfirmed(now=later) == 1
-        assert services.subscriptions_remind_unconfirmed(now=later) == 0
+        assert subscriptions.subscriptions_remind_unconfirmed(now=later) == 1
+        assert subscriptions.subscriptions_remind_unconfirmed(now=later) == 0
 
     [reminder] = smtp.messages
     assert reminder["To"] == pending.email
@@ -212,7 +213,7 @@ def test_a_link_replaced_by_a_newer_one_or_altered_does_not_work(subscribe, smtp
     first = confirm_link(smtp.messages[0])
     client.post(first)
     subscription = Subscription.objects.get()
-    services.subscription_unsubscribe(subscription=subscription)
+    subscriptions.subscription_unsubscribe(subscription=subscription)
     subscribe("reader@example.org")  # back after leaving: a new confirmation
     second = confirm_link(smtp.messages[1])
 
@@ -439,8 +440,8 @@ def test_subscriptions_nobody_confirmed_are_purged_after_a_month(time_machine):
     time_machine.move_to(dt.datetime(2026, 6, 5, 9, tzinfo=dt.UTC), tick=False)
     recent = Subscription.objects.create(email="new@example.org")
 
-    assert services.subscriptions_purge_unconfirmed(dry_run=True) == 1
-    assert services.subscriptions_purge_unconfirmed() == 1
+    assert subscriptions.subscriptions_purge_unconfirmed(dry_run=True) == 1
+    assert subscriptions.subscriptions_purge_unconfirmed() == 1
 
     remaining = set(Subscription.objects.values_list("email", flat=True))
     assert remaining == {old_confirmed.email, recent.email}

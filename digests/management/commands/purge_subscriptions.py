@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from digests.services import subscriptions_purge_unconfirmed
+from digests.services.subscriptions import subscriptions_purge_unconfirmed
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digests.models import Frequency
 from digests.periods import parse_period
-from digests.services import digests_send_due
+from digests.services.sending import digests_send_due
 
 
 class Command(BaseCommand):

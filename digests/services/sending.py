@@ -1,5 +1,4 @@
-"""Writes for digests: double opt-in subscriptions, their options, unsubscribing, and sending
-each subscriber's digest exactly once per period.
+"""Sending digests: each active subscriber's digest of a period, exactly once.
 
 How a digest goes out exactly once
 ----------------------------------
@@ -31,219 +30,26 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
 from django.db import connection as db_connection
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from digests import mail, ratelimit
-from digests.models import Delivery, Subscription, new_nonce
+from digests import mail
+from digests.models import Delivery, Subscription
 from digests.periods import DigestPeriod, due_period, parse_period
-from digests.selectors import DigestPaper, confirmation_token, digest_papers, select_papers
+from digests.selectors import DigestPaper, digest_papers, select_papers
 
 logger = logging.getLogger(__name__)
 
-CONFIRM = "confirm"
-REMINDER = "reminder"
-ALREADY_SUBSCRIBED = "already-subscribed"
-MAIL_KINDS = (CONFIRM, REMINDER, ALREADY_SUBSCRIBED)
 PLAN_BATCH = 1000
 INTERRUPTED = (
     "interrupted while sending: the process stopped between claiming this digest and "
     "recording the result, so it may or may not have been delivered. It is not resent "
     "automatically; use 'Send again' to resend it."
 )
-
-
-def normalize_email(email: str) -> str:
-    """Addresses are compared and stored in lower case."""
-    return email.strip().lower()
-
-
-def _enqueue_mail(subscription_id: int, kind: str) -> None:
-    from digests import tasks
-
-    # robust: a broker that cannot be reached is logged; the form still answers (and asking
-    # again sends the reminder).
-    transaction.on_commit(
-        partial(tasks.send_subscription_mail.delay, subscription_id, kind), robust=True
-    )
-
-
-def _link_expires_at(subscription: Subscription) -> datetime | None:
-    sent = [t for t in (subscription.confirmation_sent_at, subscription.reminder_sent_at) if t]
-    if not sent:
-        return None
-    return max(sent) + timedelta(hours=settings.DIGEST_CONFIRM_MAX_AGE_HOURS)
-
-
-def _locked_subscription(email: str, defaults: dict[str, Any]) -> tuple[Subscription, bool]:
-    subscription = Subscription.objects.select_for_update().filter(email=email).first()
-    if subscription is not None:
-        return subscription, False
-    try:
-        with transaction.atomic():
-            return Subscription.objects.create(email=email, **defaults), True
-    except IntegrityError:  # created by a concurrent request
-        return Subscription.objects.select_for_update().get(email=email), False
-
-
-def subscription_request(
-    *,
-    email: str,
-    frequency: str,
-    keywords: list[str],
-    user: Any = None,
-    now: datetime | None = None,
-) -> str | None:
-    """Ask for digests at `email` (double opt-in); returns the kind of mail that goes out.
-
-    New address: a confirmation link, nothing else until it is clicked. Unconfirmed: the
-    options are replaced and one reminder goes out (a new confirmation once the link has
-    expired). Already subscribed: a mail with the manage link, options unchanged.
-    Unsubscribed: a new confirmation. Over DIGEST_SUBSCRIBE_PER_ADDRESS_PER_DAY: nothing.
-    The caller answers the same in every case, so nobody learns whether the address was
-    subscribed.
-    """
-    now = now or timezone.now()
-    email = normalize_email(email)
-    limit = settings.DIGEST_SUBSCRIBE_PER_ADDRESS_PER_DAY
-    key = f"digests:subscribe:address:{ratelimit.address_key(email)}"
-    if not ratelimit.allow(key, limit=limit, window=86400):
-        logger.info("subscription request over the per-address limit; no mail")
-        return None
-    with transaction.atomic():
-        subscription, created = _locked_subscription(
-            email, {"frequency": frequency, "keywords": keywords, "confirmation_sent_at": now}
-        )
-        kind: str | None = None
-        if created:
-            kind = CONFIRM
-        elif subscription.is_active:
-            kind = ALREADY_SUBSCRIBED
-        else:
-            subscription.frequency, subscription.keywords = frequency, keywords
-            expires = _link_expires_at(subscription)
-            if subscription.unsubscribed_at is not None or expires is None or expires <= now:
-                subscription.confirm_nonce = new_nonce()  # older links stop working
-                subscription.confirmation_sent_at = now
-                subscription.reminder_sent_at = None
-                subscription.unsubscribed_at = None
-                subscription.confirmed_at = None
-                kind = CONFIRM
-            elif subscription.reminder_sent_at is None:
-                subscription.reminder_sent_at = now
-                kind = REMINDER
-        if (
-            getattr(user, "is_authenticated", False)
-            and subscription.user_id is None
-            and normalize_email(user.email or "") == email
-        ):
-            subscription.user = user
-        subscription.save()
-        if kind is not None:
-            _enqueue_mail(subscription.pk, kind)
-    return kind
-
-
-def subscription_send_mail(*, subscription: Subscription, kind: str) -> bool:
-    """Send a subscription mail (confirmation, reminder, already subscribed) if still apt.
-
-    Raises TransientMailError (the task retries it); a permanent refusal is logged.
-    """
-    if kind in (CONFIRM, REMINDER):
-        if not subscription.is_pending:
-            return False  # confirmed or gone meanwhile
-        message = mail.confirmation_message(
-            subscription,
-            confirm_token=confirmation_token(subscription),
-            reminder=kind == REMINDER,
-        )
-    elif kind == ALREADY_SUBSCRIBED:
-        if not subscription.is_active:
-            return False
-        message = mail.already_subscribed_message(subscription)
-    else:
-        raise ValueError(f"unknown subscription mail {kind!r}")
-    try:
-        mail.send_one(message)
-    except mail.PermanentMailError as exc:
-        logger.warning("subscription %s: %s mail refused: %s", subscription.pk, kind, exc)
-        return False
-    return True
-
-
-def subscription_confirm(*, subscription: Subscription, now: datetime | None = None) -> bool:
-    """Confirm a pending subscription (the link was clicked); False if it already was."""
-    now = now or timezone.now()
-    confirmed = Subscription.objects.filter(
-        pk=subscription.pk, confirmed_at=None, unsubscribed_at=None
-    ).update(confirmed_at=now, updated_at=now)
-    subscription.refresh_from_db()
-    return bool(confirmed)
-
-
-def subscription_update(
-    *, subscription: Subscription, frequency: str, keywords: list[str]
-) -> Subscription:
-    """Change how often and about what the subscriber hears."""
-    subscription.frequency = frequency
-    subscription.keywords = keywords
-    subscription.save(update_fields=["frequency", "keywords", "updated_at"])
-    return subscription
-
-
-@transaction.atomic
-def subscription_unsubscribe(*, subscription: Subscription, now: datetime | None = None) -> bool:
-    """Stop every digest to this address at once (idempotent); False if already stopped."""
-    now = now or timezone.now()
-    stopped = Subscription.objects.filter(pk=subscription.pk, unsubscribed_at=None).update(
-        unsubscribed_at=now, updated_at=now
-    )
-    Delivery.objects.filter(subscription=subscription, status=Delivery.Status.PENDING).update(
-        status=Delivery.Status.SKIPPED, error="unsubscribed", updated_at=now
-    )
-    subscription.refresh_from_db()
-    return bool(stopped)
-
-
-def subscription_resubscribe(*, subscription: Subscription, now: datetime | None = None) -> None:
-    """Undo an unsubscribe from the manage page. A subscription that was confirmed before
-    is active again; one that never was stays pending and gets a new confirmation mail:
-    resubscribing never skips the double opt-in."""
-    now = now or timezone.now()
-    Subscription.objects.filter(pk=subscription.pk).update(unsubscribed_at=None, updated_at=now)
-    subscription.refresh_from_db()
-    if subscription.confirmed_at is None:
-        transaction.on_commit(lambda: _enqueue_mail(subscription.pk, CONFIRM))
-
-
-def subscriptions_remind_unconfirmed(*, now: datetime | None = None) -> int:
-    """Send the one reminder to addresses unconfirmed after DIGEST_CONFIRM_REMIND_AFTER_HOURS
-    whose link has not expired yet; returns how many."""
-    hours = settings.DIGEST_CONFIRM_REMIND_AFTER_HOURS
-    if not hours:
-        return 0
-    now = now or timezone.now()
-    due = Subscription.objects.pending().filter(
-        reminder_sent_at=None,
-        confirmation_sent_at__lte=now - timedelta(hours=hours),
-        confirmation_sent_at__gt=now - timedelta(hours=settings.DIGEST_CONFIRM_MAX_AGE_HOURS),
-    )
-    reminded = 0
-    for pk in list(due.values_list("pk", flat=True)[:PLAN_BATCH]):
-        with transaction.atomic():
-            claimed = Subscription.objects.filter(
-                pk=pk, reminder_sent_at=None, confirmed_at=None
-            ).update(reminder_sent_at=now)
-            if claimed:
-                _enqueue_mail(pk, REMINDER)
-                reminded += 1
-    return reminded
 
 
 @dataclass
@@ -356,18 +162,6 @@ def _skip_late(period: DigestPeriod, now: datetime) -> int:
     ).update(status=Delivery.Status.SKIPPED, error=reason, updated_at=now)
     logger.warning("digests %s %s: %d skipped, %s", period.frequency, period.key, skipped, reason)
     return skipped
-
-
-def subscriptions_purge_unconfirmed(*, now: datetime | None = None, dry_run: bool = False) -> int:
-    """Delete the subscriptions nobody confirmed within DIGEST_UNCONFIRMED_PURGE_DAYS of
-    asking (the address's owner never clicked: keeping it serves nobody); how many."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.DIGEST_UNCONFIRMED_PURGE_DAYS)
-    stale = Subscription.objects.filter(confirmed_at=None, created_at__lt=cutoff)
-    if dry_run:
-        return stale.count()
-    deleted, _by_model = stale.delete()
-    return deleted
 
 
 def deliveries_resend(*, deliveries: QuerySet[Delivery]) -> int:
@@ -484,11 +278,11 @@ def _send_batch_in_thread(
 def _send_batch(batch: list[Delivery], renderer: mail.DigestRenderer, report: SendReport) -> None:
     """Claim, send and record each delivery of the batch, one at a time, on one connection.
 
-    The `sent` of one message is written by the same statement that claims the next (one
-    round trip and one commit per message); the last one is written at the end. Either way
-    it is written after the server accepted the message, never before.
+    A sent message is recorded by the statement that claims the next one (one round trip and
+    one commit per message), the batch's last by a statement of its own at the end: always
+    after the server accepted the message, never before.
     """
-    unrecorded: tuple[Delivery, mail.Outgoing] | None = None
+    sent_unrecorded: tuple[Delivery, mail.Outgoing] | None = None
     connection = mail.Connection()
     try:
         for delivery in batch:
@@ -500,8 +294,8 @@ def _send_batch(batch: list[Delivery], renderer: mail.DigestRenderer, report: Se
             if outgoing is None:
                 _skip(delivery, "no paper of the period matches the keywords", report)
                 continue
-            claimed = _advance(recorded=unrecorded, claim=delivery)
-            unrecorded = None
+            claimed = _record_sent_and_claim(sent=sent_unrecorded, claim=delivery)
+            sent_unrecorded = None
             if not claimed:
                 report.busy += 1  # another worker has it, or it was unsubscribed meanwhile
                 continue
@@ -510,11 +304,11 @@ def _send_batch(batch: list[Delivery], renderer: mail.DigestRenderer, report: Se
             except mail.MailError as exc:
                 _record_failure(delivery, exc, report)
                 continue
-            unrecorded = (delivery, outgoing)
+            sent_unrecorded = (delivery, outgoing)
             report.sent += 1
     finally:
-        if unrecorded is not None:
-            _advance(recorded=unrecorded, claim=None)
+        if sent_unrecorded is not None:
+            _record_sent_and_claim(sent=sent_unrecorded, claim=None)
         connection.close()
 
 
@@ -525,7 +319,7 @@ def _skip(delivery: Delivery, reason: str, report: SendReport) -> None:
     report.skipped += 1
 
 
-_ADVANCE_SQL = """
+_RECORD_SENT_AND_CLAIM_SQL = """
 UPDATE {table} SET
     status = CASE WHEN id = %(sent)s THEN %(SENT)s ELSE %(SENDING)s END,
     sent_at = CASE WHEN id = %(sent)s THEN %(now)s ELSE sent_at END,
@@ -541,15 +335,18 @@ RETURNING id
 """
 
 
-def _advance(*, recorded: tuple[Delivery, mail.Outgoing] | None, claim: Delivery | None) -> bool:
-    """Record a sent digest (sending → sent) and claim the next one, in one statement.
+def _record_sent_and_claim(
+    *, sent: tuple[Delivery, mail.Outgoing] | None, claim: Delivery | None
+) -> bool:
+    """Record a sent digest (sending → sent) and claim the next one, in one statement;
+    either may be None.
 
     The claim is the compare-and-set: pending and due → sending; True if this process got
     it, False if another one did first. One statement, so one round trip and one commit per
     message: the ORM would need two updates and a transaction, several times slower on a
     hot path that runs once per subscriber.
     """
-    sent_delivery, outgoing = recorded if recorded is not None else (None, None)
+    sent_delivery, outgoing = sent if sent is not None else (None, None)
     params = {
         "sent": sent_delivery.pk if sent_delivery is not None else None,
         "message_id": outgoing.message_id if outgoing is not None else "",
@@ -562,7 +359,7 @@ def _advance(*, recorded: tuple[Delivery, mail.Outgoing] | None, claim: Delivery
     }
     table = db_connection.ops.quote_name(Delivery._meta.db_table)
     with db_connection.cursor() as cursor:
-        cursor.execute(_ADVANCE_SQL.format(table=table), params)
+        cursor.execute(_RECORD_SENT_AND_CLAIM_SQL.format(table=table), params)
         changed = {row[0] for row in cursor.fetchall()}
     return claim is not None and claim.pk in changed
 
