@@ -23,3 +23,7 @@ class DisplayNameForm(forms.Form):
         if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
             raise forms.ValidationError("Use letters, digits, spaces and punctuation only.")
         return name
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, strip=True)

@@ -3,12 +3,10 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 
 from accounts import views
-from accounts.token_views import token_urlpatterns
 
 app_name = "accounts"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("profile/", views.profile, name="profile"),
-    path("profile/name", views.display_name, name="display-name"),
+    path("profile/tokens", views.token_create, name="token-create"),
+    path("profile/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
 ]
-urlpatterns += token_urlpatterns

@@ -1,53 +1,61 @@
-"""A member's own pages. Sign-up, sign-in and the rest are allauth's (see templates/allauth/)."""
+"""A member's own account pages beyond allauth's (sign-up, sign-in, e-mail, password and
+two-factor are allauth's, see templates/allauth/): their API tokens, created (the plaintext
+is shown once) and revoked from the profile page (people/views.py).
+
+The profile view shows the partial `accounts/includes/tokens.html` with
+`tokens_context(request)`: the member's tokens and, right after a creation, the new
+token's plaintext. The plaintext travels to that one page view in the session (server
+side; never in a cookie or a URL) and is removed from it when shown.
+"""
 
 from __future__ import annotations
 
-from http import HTTPStatus
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
-from accounts.forms import DisplayNameForm
-from accounts.profile_selectors import member_profile
-from accounts.services import member_set_display_name
-from accounts.token_views import tokens_context
-from config.params import page_number
+from accounts.forms import TokenForm
+from accounts.selectors import api_tokens_for
+from accounts.services import ApiTokenError, api_token_create, api_token_revoke
+
+NEW_TOKEN_SESSION_KEY = "accounts:new-api-token"  # noqa: S105 (a key name)
 
 
-def _profile_page(
-    request: HttpRequest, *, name_form: DisplayNameForm | None = None, status: int = 200
-) -> HttpResponse:
-    profile = member_profile(user=request.user, page=page_number(request.GET.get("page")))
-    context = {
-        "profile": profile,
-        "subscription": profile.subscription,
-        "name_form": name_form
-        or DisplayNameForm(initial={"display_name": getattr(request.user, "display_name", "")}),
+def tokens_context(request: HttpRequest) -> dict[str, Any]:
+    """The partial's context: `tokens`, and `new_token` once after a creation."""
+    return {
+        "tokens": api_tokens_for(request.user),
+        "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
     }
-    context.update(tokens_context(request))  # `tokens`, and `new_token` once after a creation
-    return render(request, "accounts/profile.html", context, status=status)
 
 
-@never_cache  # private, no-store: it shows a new API token once
-@login_required
-@require_safe
-def profile(request: HttpRequest) -> HttpResponse:
-    """The member's handle and name, upvoted papers, API tokens and digest subscription."""
-    return _profile_page(request)
-
-
-@never_cache
 @login_required
 @require_POST
-def display_name(request: HttpRequest) -> HttpResponse:
-    """Set the name others see the member by (empty: their handle)."""
-    form = DisplayNameForm(request.POST)
+def token_create(request: HttpRequest) -> HttpResponse:
+    """Create a named API token and show it once on the profile page."""
+    form = TokenForm(request.POST)
     if not form.is_valid():
-        return _profile_page(request, name_form=form, status=HTTPStatus.BAD_REQUEST)
-    member_set_display_name(user=request.user, name=form.cleaned_data["display_name"])
-    messages.success(request, "Your display name is saved.")
-    return redirect("accounts:profile")
+        messages.error(request, "Give the token a name of at most 100 characters.")
+        return redirect("people:profile")
+    try:
+        created = api_token_create(user=request.user, name=form.cleaned_data["name"])
+    except ApiTokenError as exc:
+        messages.error(request, str(exc))
+        return redirect("people:profile")
+    request.session[NEW_TOKEN_SESSION_KEY] = created.plaintext
+    messages.success(request, f"Token “{created.token.name}” created: copy it now.")
+    return redirect("people:profile")
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of the member's own tokens."""
+    if not api_token_revoke(user=request.user, token_id=token_id):
+        raise Http404("No such token")
+    messages.success(request, "Token revoked: it no longer works.")
+    return redirect("people:profile")

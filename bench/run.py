@@ -6,7 +6,7 @@ start them. `make bench` runs this with the defaults:
     .venv/bin/python -m bench.run
 
 1. creates the database (BENCH_DATABASE_URL) if it is missing, migrates it and, when it
-   holds no papers yet, fills it with `manage.py generate_data` (100,000 papers, 20,000
+   holds no papers yet, fills it with `python -m bench.generate_data` (100,000 papers, 20,000
    members, 1,000,000 upvotes, 10,000 subscribers);
 2. ingestion: a 100,000-record Hugging Face file, first run and re-run (bench.ingest_file);
 3. HTTP: every page and API endpoint of the budget against the trivial baseline, with wrk
@@ -758,8 +758,8 @@ def main() -> None:
             run("migrate", ["manage.py", "migrate", "-v0"], step_env=the_env, show=show)
         if paper_count(env) == 0:
             generate = [
-                "manage.py",
-                "generate_data",
+                "-m",
+                "bench.generate_data",
                 f"--papers={sizes.papers}",
                 f"--users={sizes.users}",
                 f"--upvotes={sizes.upvotes}",

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "papers",
     "digests",
+    "people",
 ]
 
 MIDDLEWARE = [
@@ -465,7 +466,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "papers.api.exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     # Client addresses for the anonymous rate: as for allauth, the Nth from the right in
     # X-Forwarded-For behind N proxies, REMOTE_ADDR with 0.
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),

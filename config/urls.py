@@ -16,7 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("accounts.urls")),
-    path("api/", include("papers.api_urls")),
+    path("accounts/", include("people.urls")),
+    path("api/", include("api.urls")),
     path("digests/", include("digests.urls")),
     path("", include("papers.urls")),
 ]

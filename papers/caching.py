@@ -206,6 +206,20 @@ def search_page(query: str, *, page: int, size: int = selectors.SEARCH_PAGE_SIZE
     )
 
 
+def papers_matching(query: str, *, limit: int) -> list[Paper]:
+    """Search results, with the paper itself first when the query is its arXiv id or URL;
+    the latest papers for an empty query."""
+    if not query.strip():
+        return list(selectors.latest_papers()[:limit])
+    found = search_page(query, page=1, size=limit).papers
+    arxiv_id = selectors.arxiv_id_in_query(query)
+    if arxiv_id and all(p.arxiv_id != arxiv_id for p in found):
+        paper = selectors.paper_by_id(arxiv_id)
+        if paper is not None:
+            found = [paper, *found][:limit]
+    return found
+
+
 def related_papers(paper: Paper, *, limit: int = 5) -> list[Paper]:
     """A few papers close to this one (a full-text query, kept like a search ranking)."""
     ids = store.fetch(

@@ -271,8 +271,68 @@ def user_upvoted_papers(user) -> PaperQuerySet:
     )
 
 
+def latest_papers() -> PaperQuerySet:
+    """Every visible paper, the latest listed first."""
+    return listing(Paper.objects.all()).order_by("-listed_on", "-published_at", "-id")
+
+
 def paper_by_id(arxiv_id: str) -> Paper | None:
     """A visible paper by arXiv id, with its submitter."""
     # Not .first(): its ORDER BY id can make PostgreSQL walk the primary key instead of
     # using the unique arxiv_id index.
     return next(iter(listing(Paper.objects.filter(arxiv_id=arxiv_id))[:1]), None)
+
+
+def daily_papers(
+    *,
+    period: Period | None,
+    sort: str,
+    submitter: str | None,
+    page: int,
+    limit: int,
+    now: datetime,
+) -> list[Paper]:
+    """One page of daily papers, as Hugging Face's `/api/daily_papers` pages them.
+
+    publishedAt: in a period, newest first; without one, the latest listed days first.
+    trending: in a period, most votes first; without one, the site's trending ranking.
+    """
+    papers: PaperQuerySet
+    if sort == "trending":
+        papers = papers_in_period(period) if period else trending_papers(now=now)
+    elif period is not None:
+        papers = papers_in_period(period, order="newest")
+    else:
+        papers = latest_papers()
+    if submitter:
+        papers = papers.filter(
+            Q(submitted_by__username=submitter)
+            | Q(submitted_by=None, source_submitter__user=submitter)
+        )
+    start = page * limit
+    return list(papers[start : start + limit])
+
+
+def papers_filtered(
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    q: str = "",
+    has_github: bool | None = None,
+    min_upvotes: int | None = None,
+) -> PaperQuerySet:
+    """Visible papers by listing dates, text, code and votes (ordered by the caller)."""
+    papers = search_papers(q) if q.strip() else listing(Paper.objects.all())
+    if since is not None:
+        papers = papers.filter(listed_on__gte=since)
+    if until is not None:
+        papers = papers.filter(listed_on__lte=until)
+    if has_github is True:
+        papers = papers.exclude(github_repo="")
+    elif has_github is False:
+        papers = papers.filter(github_repo="")
+    if min_upvotes is not None:
+        papers = papers.alias(total_votes=F("upvote_count") + F("source_upvotes")).filter(
+            total_votes__gte=min_upvotes
+        )
+    return papers

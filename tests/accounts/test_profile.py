@@ -7,9 +7,9 @@ from http import HTTPStatus
 import pytest
 from allauth.account.models import EmailAddress
 
-from accounts.profile_selectors import PROFILE_PAGE_SIZE
 from accounts.services import api_token_create
 from digests.models import Subscription
+from people.selectors import PROFILE_PAGE_SIZE
 from tests.factories import PaperFactory, UpvoteFactory
 
 pytestmark = pytest.mark.django_db

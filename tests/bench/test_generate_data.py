@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import CommandError, call_command
 from django.db.models import Count, F
 
 from accounts.models import User
+from bench.generate_data import GenerateError, generate
 from digests.models import Subscription
 from papers.models import Paper, Upvote
 from tests.factories import PaperFactory
@@ -16,15 +14,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.postgres
 def test_generate_data_fills_every_table_with_exact_counters():
-    out = StringIO()
-    call_command(
-        "generate_data",
-        "--papers=300",
-        "--users=50",
-        "--upvotes=2000",
-        "--subscribers=20",
-        stdout=out,
-    )
+    said = []
+    generate(papers=300, users=50, upvotes=2000, subscribers=20, say=said.append)
 
     assert Paper.objects.count() == 300
     assert User.objects.filter(username__startswith="gen-").count() == 50
@@ -34,11 +25,11 @@ def test_generate_data_fills_every_table_with_exact_counters():
     assert not drift.exists()
     top = Paper.objects.order_by("-upvote_count").first()
     assert top.upvote_count > 2000 / 300 * 3  # skewed, not uniform
-    assert "papers: 300 of 300" in out.getvalue()
+    assert "papers: 300 of 300" in said
 
 
 @pytest.mark.postgres
 def test_generate_data_refuses_a_database_with_papers():
     PaperFactory()
-    with pytest.raises(CommandError, match="already has papers"):
-        call_command("generate_data", "--papers=10", stdout=StringIO())
+    with pytest.raises(GenerateError, match="already has papers"):
+        generate(papers=10, say=lambda text: None)

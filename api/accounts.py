@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 
 from accounts.authentication import BearerTokenAuthentication
 from accounts.models import ApiToken
-from papers.serializers import ErrorSerializer, hf_datetime
+from api.errors import ErrorSerializer
+from api.hf_shapes import hf_datetime
 
 _errors = {
     HTTPStatus.UNAUTHORIZED: ErrorSerializer,

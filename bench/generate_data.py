@@ -1,4 +1,7 @@
-"""`manage.py generate_data`: fill a scratch PostgreSQL database with realistic data, fast.
+"""Fill a scratch PostgreSQL database with realistic data, fast.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dailypapers_bench \\
+        .venv/bin/python -m bench.generate_data --papers=100000
 
 Papers spread over the last few years with realistic title, abstract and author lengths,
 members, upvotes with a power-law spread per paper, and digest subscribers with a mix of
@@ -8,20 +11,13 @@ unless --force is given, since it is meant for benchmarks, not for a real site.
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
+import sys
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, transaction
-from django.utils import timezone
-
-from accounts.models import User
-from digests.models import Subscription
-from papers.models import Paper, Upvote
-from papers.services.ingestion import papers_upsert
-from papers.sources.records import Author, PaperRecord
 
 WORDS = (
     "learning model language diffusion transformer agent reasoning benchmark vision "
@@ -39,38 +35,54 @@ def _words(rng: random.Random, count: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(count))
 
 
-class Command(BaseCommand):
-    help = "Fill a scratch PostgreSQL database with generated papers, members, votes, subscribers."
+class GenerateError(Exception):
+    """The database is not one to fill (not PostgreSQL, or it has papers already)."""
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--papers", type=int, default=100_000)
-        parser.add_argument("--users", type=int, default=20_000)
-        parser.add_argument("--upvotes", type=int, default=1_000_000)
-        parser.add_argument("--subscribers", type=int, default=10_000)
-        parser.add_argument("--years", type=int, default=3)
-        parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--force", action="store_true", help="even if papers exist")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        if connection.vendor != "postgresql":
-            raise CommandError("generate_data needs PostgreSQL (set DATABASE_URL)")
-        if Paper.objects.exists() and not options["force"]:
-            raise CommandError("this database already has papers; use --force on a scratch one")
-        if options["upvotes"] > options["papers"] * options["users"]:
-            raise CommandError("more upvotes than (paper, member) pairs")
-        rng = random.Random(options["seed"])
-        started = time.perf_counter()
-        paper_ids = self._papers(rng, options["papers"], options["years"])
-        user_ids = self._users(options["users"])
-        self._upvotes(rng, paper_ids, user_ids, options["upvotes"])
-        self._subscribers(rng, options["subscribers"])
-        self.stdout.write(f"done in {time.perf_counter() - started:.1f} s")
+def generate(
+    *,
+    papers: int = 100_000,
+    users: int = 20_000,
+    upvotes: int = 1_000_000,
+    subscribers: int = 10_000,
+    years: int = 3,
+    seed: int = 7,
+    force: bool = False,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Fill the database (Django set up) with papers, members, votes and subscribers."""
+    from django.db import connection
 
-    def _say(self, text: str) -> None:
-        self.stdout.write(text)
-        self.stdout.flush()
+    from papers.models import Paper
 
-    def _papers(self, rng: random.Random, count: int, years: int) -> list[int]:
+    if connection.vendor != "postgresql":
+        raise GenerateError("generate_data needs PostgreSQL (set DATABASE_URL)")
+    if Paper.objects.exists() and not force:
+        raise GenerateError("this database already has papers; use --force on a scratch one")
+    if upvotes > papers * users:
+        raise GenerateError("more upvotes than (paper, member) pairs")
+    generator = _Generator(random.Random(seed), say)
+    started = time.perf_counter()
+    paper_ids = generator.papers(papers, years)
+    user_ids = generator.users(users)
+    generator.upvotes(paper_ids, user_ids, upvotes)
+    generator.subscribers(subscribers)
+    say(f"done in {time.perf_counter() - started:.1f} s")
+
+
+class _Generator:
+    def __init__(self, rng: random.Random, say: Callable[[str], None]) -> None:
+        self.rng = rng
+        self.say = say
+
+    def papers(self, count: int, years: int) -> list[int]:
+        from django.utils import timezone
+
+        from papers.models import Paper
+        from papers.services.ingestion import papers_upsert
+        from papers.sources.records import Author, PaperRecord
+
+        rng = self.rng
         today = timezone.now().date()
         first = today - timedelta(days=365 * years)
         span = (today - first).days
@@ -108,10 +120,15 @@ class Command(BaseCommand):
             if len(chunk) == 10_000 or n == count - 1:
                 papers_upsert(items=chunk, today=today)
                 chunk = []
-                self._say(f"papers: {n + 1:,} of {count:,}")
+                self.say(f"papers: {n + 1:,} of {count:,}")
         return list(Paper.objects.values_list("id", flat=True))
 
-    def _users(self, count: int) -> list[int]:
+    def users(self, count: int) -> list[int]:
+        from django.db import connection, transaction
+        from django.utils import timezone
+
+        from accounts.models import User
+
         now = timezone.now()
         start = User.objects.filter(username__startswith="gen-").count()
         with connection.cursor() as cursor, transaction.atomic():
@@ -135,12 +152,16 @@ class Command(BaseCommand):
                             "",
                         )
                     )
-        self._say(f"members: {count:,}")
+        self.say(f"members: {count:,}")
         return list(User.objects.filter(username__startswith="gen-").values_list("id", flat=True))
 
-    def _upvotes(
-        self, rng: random.Random, paper_ids: list[int], user_ids: list[int], total: int
-    ) -> None:
+    def upvotes(self, paper_ids: list[int], user_ids: list[int], total: int) -> None:
+        from django.db import connection, transaction
+        from django.utils import timezone
+
+        from papers.models import Upvote
+
+        rng = self.rng
         # A power-law share per paper: a few papers get most of the votes.
         weights = [rng.paretovariate(1.1) for _ in paper_ids]
         scale = total / sum(weights)
@@ -163,15 +184,20 @@ class Command(BaseCommand):
                         copy.write_row((user_id, paper_id, now))
                     written += count
                     if count and written // 100_000 != (written - count) // 100_000:
-                        self._say(f"upvotes: {written:,} of {total:,}")
+                        self.say(f"upvotes: {written:,} of {total:,}")
             cursor.execute(
                 "UPDATE papers_paper p SET upvote_count = v.n FROM "
                 "(SELECT paper_id, count(*) AS n FROM papers_upvote GROUP BY paper_id) v "
                 "WHERE v.paper_id = p.id"
             )
-        self._say(f"upvotes: {Upvote.objects.count():,} rows, counters updated")
+        self.say(f"upvotes: {Upvote.objects.count():,} rows, counters updated")
 
-    def _subscribers(self, rng: random.Random, count: int) -> None:
+    def subscribers(self, count: int) -> None:
+        from django.utils import timezone
+
+        from digests.models import Subscription
+
+        rng = self.rng
         now = timezone.now()
         start = Subscription.objects.filter(email__startswith="reader-").count()
         batch = [
@@ -185,4 +211,28 @@ class Command(BaseCommand):
             for n in range(start, start + count)
         ]
         Subscription.objects.bulk_create(batch, batch_size=2_000)
-        self._say(f"subscribers: {count:,}")
+        self.say(f"subscribers: {count:,}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--papers", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--upvotes", type=int, default=1_000_000)
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--force", action="store_true", help="even if papers exist")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    try:
+        generate(**vars(args), say=lambda text: print(text, flush=True))
+    except GenerateError as exc:
+        sys.exit(f"generate_data: {exc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""The REST API for papers.
+"""The paper endpoints of the REST API.
 
 Hugging Face-compatible reads (`/api/daily_papers`, `/api/papers/<id>`,
 `/api/papers/search`) answer in huggingface.co's shapes, so its tools and the unmodified
@@ -33,8 +33,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 from django.conf import settings
-from django.db.models import F, Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -49,7 +48,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.authentication import (
     AnonRateThrottle,
@@ -58,33 +56,32 @@ from accounts.authentication import (
     OptionalBearerTokenAuthentication,
     VoteRateThrottle,
 )
-from caching.responses import Read, answer, kept_answer
-from caching.store import DEFAULT_TTL
-from papers.caching import period_scope, search_page
-from papers.models import Paper, PaperQuerySet
-from papers.periods import Period, parse_period
-from papers.selectors import (
-    arxiv_id_in_query,
-    listing,
-    paper_by_id,
-    papers_in_period,
-    search_papers,
-    search_terms,
-    trending_papers,
-    upvoted_ids,
-)
-from papers.serializers import (
-    DailyPapersQuerySerializer,
-    ErrorSerializer,
+from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error
+from api.hf_shapes import (
     HfDailyPaperSerializer,
     HfPaperInfoSerializer,
     HfSearchResultSerializer,
+    highlight_pattern,
+)
+from api.serializers import (
+    DailyPapersQuerySerializer,
     PaperListQuerySerializer,
     PaperSearchQuerySerializer,
     PaperSerializer,
     SubmitInputSerializer,
     VoteStateSerializer,
-    highlight_pattern,
+)
+from caching.responses import Read, answer, kept_answer
+from caching.store import DEFAULT_TTL
+from papers.caching import papers_matching, period_scope
+from papers.models import Paper, PaperQuerySet
+from papers.periods import parse_period
+from papers.selectors import (
+    daily_papers,
+    paper_by_id,
+    papers_filtered,
+    search_terms,
+    upvoted_ids,
 )
 from papers.services.submissions import (
     SubmissionError,
@@ -116,45 +113,10 @@ _paper_id_parameter = OpenApiParameter(
     pattern=PAPER_ID_PATTERN,
     description="arXiv id, new (2401.12345) or old style (hep-th/9901001), version optional",
 )
-_errors = {
-    HTTPStatus.BAD_REQUEST: ErrorSerializer,
-    HTTPStatus.TOO_MANY_REQUESTS: ErrorSerializer,
-}
-_member_errors = {
-    **_errors,
-    HTTPStatus.UNAUTHORIZED: ErrorSerializer,
-    HTTPStatus.FORBIDDEN: ErrorSerializer,
-}
 _not_modified = OpenApiResponse(description="Not modified (If-None-Match matched the ETag)")
 
 
 # --- plumbing ---------------------------------------------------------------------------
-
-
-def _error_text(detail: Any) -> str:
-    if isinstance(detail, dict):
-        parts = []
-        for field, value in detail.items():
-            text = _error_text(value)
-            parts.append(text if field in ("detail", "non_field_errors") else f"{field}: {text}")
-        return " ".join(parts)
-    if isinstance(detail, list):
-        return " ".join(_error_text(item) for item in detail)
-    return str(detail)
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handling (status, Retry-After, WWW-Authenticate) with Hugging Face's body:
-    `{"error": "..."}`."""
-    response = drf_exception_handler(exc, context)
-    if response is not None:
-        response.data = {"error": _error_text(response.data)}
-    return response
-
-
-def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Any other path under /api/: a JSON 404, as API clients expect."""
-    return JsonResponse({"error": "Not found"}, status=HTTPStatus.NOT_FOUND)
 
 
 def _cache_key(request: HttpRequest, scope: str, params: tuple[str, ...]) -> str:
@@ -206,91 +168,11 @@ def _member_id(request: Request) -> int | None:
     return request.user.pk if request.user.is_authenticated else None
 
 
-def _error(status: HTTPStatus, message: str, **headers: str) -> Response:
-    return Response({"error": message}, status=status, headers=headers or None)
-
-
 def _paper_or_404(arxiv_id: str) -> Paper:
     paper = paper_by_id(arxiv_id)
     if paper is None:
         raise exceptions.NotFound("Paper not found")
     return paper
-
-
-def _listing() -> PaperQuerySet:
-    return listing(Paper.objects.all())
-
-
-# --- reads (kept next to their one caller; candidates for papers/selectors.py) ------------
-
-
-def daily_papers(
-    *,
-    period: Period | None,
-    sort: str,
-    submitter: str | None,
-    page: int,
-    limit: int,
-    now: datetime,
-) -> list[Paper]:
-    """One page of daily papers, as Hugging Face's `/api/daily_papers` pages them.
-
-    publishedAt: in a period, newest first; without one, the latest listed days first.
-    trending: in a period, most votes first; without one, the site's trending ranking.
-    """
-    papers: PaperQuerySet
-    if sort == "trending":
-        papers = papers_in_period(period) if period else trending_papers(now=now)
-    elif period is not None:
-        papers = papers_in_period(period, order="newest")
-    else:
-        papers = _listing().order_by("-listed_on", "-published_at", "-id")
-    if submitter:
-        papers = papers.filter(
-            Q(submitted_by__username=submitter)
-            | Q(submitted_by=None, source_submitter__user=submitter)
-        )
-    start = page * limit
-    return list(papers[start : start + limit])
-
-
-def papers_matching(query: str, *, limit: int) -> list[Paper]:
-    """Search results, with the paper itself first when the query is its arXiv id or URL;
-    the latest papers for an empty query."""
-    if not query.strip():
-        return list(_listing().order_by("-listed_on", "-published_at", "-id")[:limit])
-    found = search_page(query, page=1, size=limit).papers
-    arxiv_id = arxiv_id_in_query(query)
-    if arxiv_id and all(p.arxiv_id != arxiv_id for p in found):
-        paper = paper_by_id(arxiv_id)
-        if paper is not None:
-            found = [paper, *found][:limit]
-    return found
-
-
-def papers_filtered(
-    *,
-    since: date | None = None,
-    until: date | None = None,
-    q: str = "",
-    has_github: bool | None = None,
-    min_upvotes: int | None = None,
-) -> PaperQuerySet:
-    """Visible papers by listing dates, text, code and votes (ordered by the caller)."""
-    papers = search_papers(q) if q.strip() else _listing()
-    if since is not None:
-        papers = papers.filter(listed_on__gte=since)
-    if until is not None:
-        papers = papers.filter(listed_on__lte=until)
-    if has_github is True:
-        papers = papers.exclude(github_repo="")
-    elif has_github is False:
-        papers = papers.filter(github_repo="")
-    if min_upvotes is not None:
-        papers = papers.alias(total_votes=F("upvote_count") + F("source_upvotes")).filter(
-            total_votes__gte=min_upvotes
-        )
-    return papers
 
 
 # --- Hugging Face-compatible reads --------------------------------------------------------
@@ -347,7 +229,7 @@ class DailyPapersApi(CachedReadApi):
         responses={
             HTTPStatus.OK: HfDailyPaperSerializer(many=True),
             HTTPStatus.NOT_MODIFIED: _not_modified,
-            **_errors,
+            **ERRORS,
         },
     )
     def get(self, request: Request, **kwargs: Any) -> HttpResponse:
@@ -418,7 +300,7 @@ class PaperSearchApi(CachedReadApi):
         responses={
             HTTPStatus.OK: HfSearchResultSerializer(many=True),
             HTTPStatus.NOT_MODIFIED: _not_modified,
-            **_errors,
+            **ERRORS,
         },
     )
     def get(self, request: Request, **kwargs: Any) -> HttpResponse:
@@ -484,7 +366,7 @@ class PaperListApi(ListAPIView):
             HTTPStatus.OK: PaperSerializer(many=True),
             HTTPStatus.NOT_MODIFIED: _not_modified,
             HTTPStatus.NOT_FOUND: OpenApiResponse(ErrorSerializer, description="Bad cursor"),
-            **_errors,
+            **ERRORS,
         },
     )
     # A kept answer, not a DRF Response: it is rendered once, when it is built.
@@ -528,7 +410,7 @@ def _vote_schema(operation_id: str, summary: str, description: str) -> Callable[
         responses={
             HTTPStatus.OK: VoteStateSerializer,
             HTTPStatus.NOT_FOUND: ErrorSerializer,
-            **_member_errors,
+            **MEMBER_ERRORS,
         },
     )
 
@@ -593,7 +475,7 @@ class PaperSubmitApi(APIView):
             HTTPStatus.CREATED: PaperSerializer,
             HTTPStatus.OK: PaperSerializer,
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE: ErrorSerializer,
-            **_member_errors,
+            **MEMBER_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -606,7 +488,7 @@ class PaperSubmitApi(APIView):
             )
         except SubmissionRefused as exc:
             wait = str(max(1, int(exc.wait)))
-            return _error(HTTPStatus.TOO_MANY_REQUESTS, str(exc), **{"Retry-After": wait})
+            return error(HTTPStatus.TOO_MANY_REQUESTS, str(exc), **{"Retry-After": wait})
         except SubmissionError as exc:
             now = timezone.now()
             # paper_submit accepts an existing paper before it checks the limit, so a
@@ -614,11 +496,11 @@ class PaperSubmitApi(APIView):
             # so an existing paper is still answered with 200).
             if submissions_left_today(user=user, today=now.date()) <= 0:
                 retry = str(_seconds_to_tomorrow(now))
-                return _error(HTTPStatus.TOO_MANY_REQUESTS, str(exc), **{"Retry-After": retry})
-            return _error(HTTPStatus.BAD_REQUEST, str(exc))
+                return error(HTTPStatus.TOO_MANY_REQUESTS, str(exc), **{"Retry-After": retry})
+            return error(HTTPStatus.BAD_REQUEST, str(exc))
         paper = result.paper
         if paper.hidden:
-            return _error(HTTPStatus.BAD_REQUEST, "This paper was removed by the moderators.")
+            return error(HTTPStatus.BAD_REQUEST, "This paper was removed by the moderators.")
         context = {"request": request, "upvoted_ids": upvoted_ids(user, [paper.pk])}
         return Response(
             PaperSerializer(paper, context=context).data,

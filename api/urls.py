@@ -7,8 +7,9 @@ from csp.decorators import csp_update
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.api import HfWhoAmIApi, WhoAmIApi
-from papers import api
+from api import errors
+from api import papers as api
+from api.accounts import HfWhoAmIApi, WhoAmIApi
 from papers.sources.records import OLD_ID
 
 
@@ -52,5 +53,5 @@ urlpatterns = [
         ),
         name="docs",
     ),
-    re_path(r"^", api.not_found),
+    re_path(r"^", errors.not_found),
 ]

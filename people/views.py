@@ -1,0 +1,54 @@
+"""A member's own profile page: who they are, their upvoted papers, API tokens and digest
+subscription, and the display name form on it."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.forms import DisplayNameForm
+from accounts.services import member_set_display_name
+from accounts.views import tokens_context
+from config.params import page_number
+from people.selectors import member_profile
+
+
+def _profile_page(
+    request: HttpRequest, *, name_form: DisplayNameForm | None = None, status: int = 200
+) -> HttpResponse:
+    profile = member_profile(user=request.user, page=page_number(request.GET.get("page")))
+    context = {
+        "profile": profile,
+        "subscription": profile.subscription,
+        "name_form": name_form
+        or DisplayNameForm(initial={"display_name": getattr(request.user, "display_name", "")}),
+    }
+    context.update(tokens_context(request))  # `tokens`, and `new_token` once after a creation
+    return render(request, "people/profile.html", context, status=status)
+
+
+@never_cache  # private, no-store: it shows a new API token once
+@login_required
+@require_safe
+def profile(request: HttpRequest) -> HttpResponse:
+    """The member's handle and name, upvoted papers, API tokens and digest subscription."""
+    return _profile_page(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def display_name(request: HttpRequest) -> HttpResponse:
+    """Set the name others see the member by (empty: their handle)."""
+    form = DisplayNameForm(request.POST)
+    if not form.is_valid():
+        return _profile_page(request, name_form=form, status=HTTPStatus.BAD_REQUEST)
+    member_set_display_name(user=request.user, name=form.cleaned_data["display_name"])
+    messages.success(request, "Your display name is saved.")
+    return redirect("people:profile")
