@@ -1,5 +1,6 @@
 """How allauth treats our members: a neutral handle for each new member (never the part of
-their email before the @), and a sign-in provider that is not configured is a 404."""
+their email before the @), the client address of every other rate limit, and a sign-in
+provider that is not configured is a 404."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest
 
 from accounts.models import new_handle
+from config import ratelimit
 
 
 def unique_handle() -> str:
@@ -24,6 +26,10 @@ def unique_handle() -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # Sign-in limits count clients as every other limit does (config/ratelimit.py).
+        return ratelimit.client_ip(request)
+
     def populate_username(self, request: HttpRequest, user: Any) -> None:
         # allauth derives the username from the email address: it is public here.
         if not user.username:

@@ -19,6 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from papers.models import Paper
+from papers.terms import segments
 
 MAX_PAGE = 10_000
 MAX_LIMIT = 100
@@ -51,6 +52,9 @@ def object_id(kind: str, key: str) -> str:
     return hashlib.blake2b(f"{kind}:{key}".encode(), digest_size=12).hexdigest()
 
 
+# A person's shape is declared once for the schema (HfUserSerializer) and built here as a
+# plain dict, without a serializer per person on every paper: tests/api/test_schema.py
+# checks every answer against the schema, so the two cannot drift apart.
 def _hf_person(*, key: str, username: str, fullname: str, avatar: str = "") -> dict[str, Any]:
     return {
         "_id": key,
@@ -120,30 +124,13 @@ def hf_authors(paper: Paper) -> list[dict[str, Any]]:
     return authors
 
 
-def highlight_pattern(terms: list[str]) -> re.Pattern[str] | None:
-    """A pattern for the query's words, whole words (and their plurals), any case."""
-    if not terms:
-        return None
-    words = "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{words})(?:e?s)?(?!\w)", re.IGNORECASE)
-
-
 def highlight(text: str, pattern: re.Pattern[str] | None) -> list[dict[str, str]]:
-    """`text` cut into `text` and `highlight` segments, as Hugging Face's search returns."""
-    if not text:
-        return []
-    if pattern is None:
-        return [{"type": "text", "text": text}]
-    segments: list[dict[str, str]] = []
-    position = 0
-    for match in pattern.finditer(text):
-        if match.start() > position:
-            segments.append({"type": "text", "text": text[position : match.start()]})
-        segments.append({"type": "highlight", "text": match.group()})
-        position = match.end()
-    if position < len(text):
-        segments.append({"type": "text", "text": text[position:]})
-    return segments
+    """`text` cut into `text` and `highlight` segments, as Hugging Face's search returns
+    (the rule of papers/terms.py)."""
+    return [
+        {"type": "highlight" if hit else "text", "text": piece}
+        for piece, hit in segments(text, pattern)
+    ]
 
 
 # --- Hugging Face shapes ----------------------------------------------------------------

@@ -61,7 +61,6 @@ from api.hf_shapes import (
     HfDailyPaperSerializer,
     HfPaperInfoSerializer,
     HfSearchResultSerializer,
-    highlight_pattern,
 )
 from api.serializers import (
     DailyPapersQuerySerializer,
@@ -80,7 +79,6 @@ from papers.selectors import (
     daily_papers,
     paper_by_id,
     papers_filtered,
-    search_terms,
     upvoted_ids,
 )
 from papers.services.submissions import (
@@ -91,14 +89,15 @@ from papers.services.submissions import (
 )
 from papers.services.votes import paper_vote_by_arxiv_id
 from papers.sources import arxiv
-from papers.sources.records import split_arxiv_id
+from papers.sources.records import NEW_ID, OLD_ID, split_arxiv_id
+from papers.terms import search_terms, terms_pattern
 
 DAILY_PARAMS = ("date", "week", "month", "submitter", "sort", "p", "limit")
 TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
 MIN_UPVOTES_REFRESH_SECONDS = 5
 # Part of every ETag and cache key: change it when a response shape changes.
 REPRESENTATION = "2026-11-api-1"
-PAPER_ID_PATTERN = r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})(v\d+)?$"
+PAPER_ID_PATTERN = rf"^(?:{NEW_ID}|{OLD_ID})(?:v\d+)?$"
 
 HF_TAG = "Hugging Face-compatible"
 PAPERS_TAG = "Papers"
@@ -312,7 +311,7 @@ class PaperSearchApi(CachedReadApi):
             text = params.get("q", "")
             papers = papers_matching(text, limit=params["limit"])
             context = {
-                "highlight": highlight_pattern(search_terms(text)),
+                "highlight": terms_pattern(search_terms(text)),
                 "upvoted_ids": upvoted_ids(request.user, [p.pk for p in papers]),
             }
             return HfSearchResultSerializer(papers, many=True, context=context).data

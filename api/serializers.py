@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -112,21 +111,9 @@ class VoteStateSerializer(serializers.Serializer):
 class DailyPapersQuerySerializer(serializers.Serializer):
     """The query of `GET /api/daily_papers`, as Hugging Face takes it."""
 
-    date = serializers.CharField(
-        required=False,
-        validators=[RegexValidator(r"^\d{4}-\d{2}-\d{2}$", "Use YYYY-MM-DD.")],
-        help_text="A day, YYYY-MM-DD",
-    )
-    week = serializers.CharField(
-        required=False,
-        validators=[RegexValidator(r"^\d{4}-W\d{2}$", "Use YYYY-Www, like 2026-W24.")],
-        help_text="An ISO week, YYYY-Www",
-    )
-    month = serializers.CharField(
-        required=False,
-        validators=[RegexValidator(r"^\d{4}-\d{2}$", "Use YYYY-MM.")],
-        help_text="A month, YYYY-MM",
-    )
+    date = serializers.CharField(required=False, max_length=20, help_text="A day, YYYY-MM-DD")
+    week = serializers.CharField(required=False, max_length=20, help_text="An ISO week, YYYY-Www")
+    month = serializers.CharField(required=False, max_length=20, help_text="A month, YYYY-MM")
     submitter = serializers.CharField(
         required=False, max_length=150, help_text="Username of the submitter"
     )
@@ -154,9 +141,8 @@ class DailyPapersQuerySerializer(serializers.Serializer):
             kind = kinds[0]
             try:
                 period = parse_period(kind, attrs[kind])
-            except (ValueError, OverflowError):
-                message = f"{attrs[kind]} is not a valid {kind}."
-                raise serializers.ValidationError({kind: message}) from None
+            except ValueError as exc:
+                raise serializers.ValidationError({kind: str(exc)}) from None
         attrs["period"] = period
         return attrs
 

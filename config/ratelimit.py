@@ -23,7 +23,9 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
 from redis.exceptions import RedisError
+from rest_framework.throttling import BaseThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -125,3 +127,10 @@ def forget() -> None:
     """Drop this process's leases (after the shared cache was emptied)."""
     with _lock:
         _leases.clear()
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address, by DRF's rule (NUM_PROXIES, set from TRUSTED_PROXY_COUNT):
+    REMOTE_ADDR, or behind N proxies the Nth address from the right in X-Forwarded-For.
+    Sign-in limits use the same count (ALLAUTH_TRUSTED_PROXY_COUNT)."""
+    return BaseThrottle().get_ident(request) or "unknown"  # type: ignore[arg-type]

@@ -261,7 +261,10 @@ ACCOUNT_RATE_LIMITS = {
 }
 # Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For;
 # with 0 it is REMOTE_ADDR (a proxy that is not counted makes every client look the same).
-ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# One rule for every limit: DRF's NUM_PROXIES (config/ratelimit.py, client_ip), which the
+# account adapter gives allauth too; allauth's own count is kept equal for its other uses.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 
 def _oauth_client(id_variable: str, secret_variable: str) -> tuple[str, str] | None:
@@ -469,7 +472,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     # Client addresses for the anonymous rate: as for allauth, the Nth from the right in
     # X-Forwarded-For behind N proxies, REMOTE_ADDR with 0.
-    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

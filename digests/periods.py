@@ -11,14 +11,12 @@ the ISO week ("2026-W24"). Days are UTC dates.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from digests.models import Frequency
-from papers.periods import Period
+from papers.periods import parse_period, period_of
 
-_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 SATURDAY = 5
 
 
@@ -30,10 +28,8 @@ class DigestPeriod:
 
     @property
     def key(self) -> str:
-        if self.frequency == Frequency.WEEKLY:
-            year, week, _ = self.first.isocalendar()
-            return f"{year}-W{week:02d}"
-        return self.first.isoformat()
+        kind = "week" if self.frequency == Frequency.WEEKLY else "date"
+        return period_of(kind, self.first).slug
 
     @property
     def label(self) -> str:
@@ -45,13 +41,6 @@ class DigestPeriod:
                 f"Week {week} ({self.first:%b} {self.first.day}\N{EN DASH}{end or self.last.day})"
             )
         return f"{self.first:%a %b} {self.first.day}"
-
-    @property
-    def papers_period(self) -> Period:
-        """The same days as a feed period, for the papers selectors."""
-        return Period(
-            "week" if self.frequency == Frequency.WEEKLY else "date", self.first, self.last
-        )
 
 
 def is_weekday(day: date) -> bool:
@@ -91,18 +80,12 @@ def due_period(frequency: str, today: date) -> DigestPeriod | None:
     return daily_period(previous_weekday(today))
 
 
-def parse_period(frequency: str, text: str) -> DigestPeriod:
-    """`2026-06-12` (daily, a weekday) or `2026-W24` (weekly); ValueError otherwise."""
-    text = text.strip()
+def digest_period(frequency: str, key: str) -> DigestPeriod:
+    """The period a digest key names: `2026-06-12` (daily, a weekday) or `2026-W24` (weekly,
+    written as feed periods are); ValueError otherwise."""
+    key = key.strip()
     if frequency == Frequency.WEEKLY:
-        match = _WEEK_RE.match(text)
-        if match is None:
-            raise ValueError(f"{text!r} is not an ISO week like 2026-W24")
-        return weekly_period(date.fromisocalendar(int(match[1]), int(match[2]), 1))
+        return weekly_period(parse_period("week", key).first)
     if frequency == Frequency.DAILY:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date like 2026-06-12") from None
-        return daily_period(day)
+        return daily_period(parse_period("date", key).first)
     raise ValueError(f"{frequency!r} is not a frequency (daily or weekly)")

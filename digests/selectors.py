@@ -11,10 +11,12 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.db.models import Case, IntegerField, Q, Value, When
+from django.urls import reverse
 
 from digests.models import Subscription
 from digests.periods import DigestPeriod
 from papers.models import Paper
+from papers.terms import terms_pattern
 
 CONFIRM_SALT = "digests.confirm"
 SUMMARY_CHARS = 320
@@ -141,26 +143,19 @@ def digest_papers(period: DigestPeriod) -> list[DigestPaper]:
                 more_authors=max(0, len(names) - AUTHORS_SHOWN),
                 summary=" ".join(ai_summary.split()) or first_sentences(abstract),
                 votes=local + source,
-                url=f"{settings.SITE_URL}/papers/{arxiv_id}",
+                url=settings.SITE_URL + reverse("papers:paper", args=[arxiv_id]),
                 text=f"{title}\n{abstract}\n{keywords}".lower(),
             )
         )
     return papers
 
 
-def keyword_pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
-    """Matches any keyword at the start of a word (`LLM` finds `LLMs`); None without keywords."""
-    words = sorted({" ".join(k.lower().split()) for k in keywords if k.strip()})
-    if not words:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + ")")
-
-
 def select_papers(
     papers: Sequence[DigestPaper], keywords: Sequence[str], limit: int
 ) -> list[DigestPaper]:
-    """The first `limit` papers (already ranked) whose title, abstract or keywords match."""
-    pattern = keyword_pattern(keywords)
+    """The first `limit` papers (already ranked) whose title, abstract or keywords match
+    one of the subscriber's topics (papers/terms.py)."""
+    pattern = terms_pattern(keywords)
     if pattern is None:
         return list(papers[:limit])
     chosen: list[DigestPaper] = []

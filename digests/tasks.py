@@ -10,7 +10,7 @@ from django.conf import settings
 from config.celery import retry_on_network, single_run
 from digests.mail import TransientMailError
 from digests.models import Subscription
-from digests.periods import parse_period
+from digests.periods import digest_period
 from digests.services import sending, subscriptions
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def send_due(frequency: str, period: str | None = None) -> str:
             logger.info("send_due %s: another run holds the lock; skipped", frequency)
             return SKIPPED
         report = sending.digests_send_due(
-            frequency=frequency, period=parse_period(frequency, period) if period else None
+            frequency=frequency, period=digest_period(frequency, period) if period else None
         )
         return report.summary() if report else "no digest is due today"
 

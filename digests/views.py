@@ -14,7 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from digests import ratelimit, selectors
+from config import ratelimit
+from digests import selectors
 from digests.forms import PreferencesForm, SubscribeForm
 from digests.models import Subscription
 from digests.services import subscriptions
@@ -55,7 +56,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         form = SubscribeForm(initial={"email": email})
         return render(request, "digests/subscribe.html", {"subscribe_form": form})
     ip_key = f"digests:subscribe:ip:{ratelimit.client_ip(request)}"
-    if not ratelimit.allow(ip_key, limit=settings.DIGEST_SUBSCRIBE_PER_IP_PER_HOUR, window=3600):
+    allowed, _wait = ratelimit.take(ip_key, settings.DIGEST_SUBSCRIBE_PER_IP_PER_HOUR, 3600)
+    if not allowed:
         return render(request, "digests/rate_limited.html", status=HTTPStatus.TOO_MANY_REQUESTS)
     form = SubscribeForm(request.POST)
     if not form.is_valid():

@@ -53,7 +53,7 @@ class PapersRssFeed(Feed):
         return reverse("papers:paper", args=[item.arxiv_id])
 
     def item_guid(self, item: Paper) -> str:
-        return f"{settings.SITE_URL}/papers/{item.arxiv_id}"
+        return settings.SITE_URL + reverse("papers:paper", args=[item.arxiv_id])
 
     item_guid_is_permalink = True
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -10,10 +12,7 @@ class PaperQuerySet(models.QuerySet["Paper"]):
     def visible(self) -> PaperQuerySet:
         return self.filter(hidden=False)
 
-    def listed_on(self, day) -> PaperQuerySet:
-        return self.filter(listed_on=day)
-
-    def listed_between(self, first, last) -> PaperQuerySet:
+    def listed_between(self, first: date, last: date) -> PaperQuerySet:
         return self.filter(listed_on__range=(first, last))
 
     def by_votes(self) -> PaperQuerySet:

@@ -7,9 +7,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# How each kind is written (in URLs, the API's parameters and digest keys): the one place.
+FORMATS = {"date": "YYYY-MM-DD", "week": "YYYY-Www, like 2026-W24", "month": "YYYY-MM"}
+_PATTERNS = {
+    "date": re.compile(r"(\d{4})-(\d{2})-(\d{2})"),
+    "week": re.compile(r"(\d{4})-W(\d{2})"),
+    "month": re.compile(r"(\d{4})-(\d{2})"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +67,24 @@ FIRST_YEAR, LAST_YEAR = 1000, 9998
 
 
 def parse_period(kind: str, text: str) -> Period:
-    """Parse `2026-06-12`, `2026-W24` or `2026-06`; ValueError for anything impossible,
-    or outside the years FIRST_YEAR to LAST_YEAR."""
-    if not FIRST_YEAR <= int(text[:4] if text[:4].isdigit() else 0) <= LAST_YEAR:
-        raise ValueError(f"{text!r} is not a valid {kind}")
-    if kind == "date" and _DATE_RE.match(text):
-        return period_of("date", date.fromisoformat(text))
-    if kind == "week" and (match := _WEEK_RE.match(text)):
-        monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
-        return period_of("week", monday)
-    if kind == "month" and (match := _MONTH_RE.match(text)):
-        return period_of("month", date(int(match[1]), int(match[2]), 1))
-    raise ValueError(f"{text!r} is not a valid {kind}")
+    """Parse `2026-06-12`, `2026-W24` or `2026-06`; ValueError, saying why, for anything
+    impossible or outside the years FIRST_YEAR to LAST_YEAR."""
+    pattern = _PATTERNS.get(kind)
+    if pattern is None:
+        raise ValueError(f"{kind!r} is not a kind of period (date, week or month)")
+    match = pattern.fullmatch(text)
+    if match is None:
+        raise ValueError(f"Use {FORMATS[kind]}.")
+    year, number = int(match[1]), int(match[2])
+    try:
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValueError(year)
+        if kind == "week":
+            first = date.fromisocalendar(year, number, 1)
+        elif kind == "month":
+            first = date(year, number, 1)
+        else:
+            first = date(year, number, int(match[3]))
+    except ValueError:
+        raise ValueError(f"{text} is not a valid {kind}.") from None
+    return period_of(kind, first)

@@ -12,6 +12,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from latex2mathml.converter import convert
 
+from papers.terms import segments, terms_pattern
+
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 # Presentation MathML that latex2mathml produces; anything else means "fall back to text".
 ALLOWED_TAGS = frozenset(
@@ -128,31 +130,11 @@ def math_html(text: str) -> SafeString:
     return mark_safe("".join(parts))
 
 
-def highlight_segments(text: str, terms: list[str]) -> list[tuple[str, bool]]:
-    """Split `text` into (piece, is_match) segments for the query terms (word prefixes)."""
-    if not terms:
-        return [(text, False)] if text else []
-    pattern = re.compile(
-        r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
-        re.IGNORECASE,
-    )
-    segments: list[tuple[str, bool]] = []
-    position = 0
-    for match in pattern.finditer(text):
-        if match.start() > position:
-            segments.append((text[position : match.start()], False))
-        segments.append((match.group(0), True))
-        position = match.end()
-    if position < len(text):
-        segments.append((text[position:], False))
-    return segments
-
-
 def highlight_html(text: str, terms: list[str]) -> SafeString:
-    """Escaped text with query matches wrapped in <mark>."""
+    """Escaped text with the terms' matches (papers/terms.py) wrapped in <mark>."""
     return mark_safe(
         "".join(
             f"<mark>{escape(piece)}</mark>" if hit else escape(piece)
-            for piece, hit in highlight_segments(text, terms)
+            for piece, hit in segments(text, terms_pattern(terms))
         )
     )

@@ -58,11 +58,6 @@ def latest_listed_day(*, until: date | None = None) -> date | None:
     return papers.order_by("-listed_on").values_list("listed_on", flat=True).first()
 
 
-def papers_for_day(day: date) -> PaperQuerySet:
-    """The visible papers listed on `day`, most votes first."""
-    return papers_in_period(period_of("date", day))
-
-
 @dataclass(frozen=True, slots=True)
 class Neighbours:
     previous: Period | None
@@ -180,12 +175,6 @@ def search_papers(query: str) -> PaperQuerySet:
         .annotate(rank=Case(When(in_title, then=Value(1.0)), default=Value(0.5)))
         .order_by("-rank", "-published_at", "-id")
     )
-
-
-def search_terms(query: str) -> list[str]:
-    """The words of a query worth highlighting (no operators, no one-letter words)."""
-    words = re.findall(r"[\w\-]+", query.lower())
-    return [w for w in words if len(w) > 1 and w not in {"or", "and", "not"}]
 
 
 def papers_by_ids(ids: list[int]) -> list[Paper]:

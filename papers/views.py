@@ -27,6 +27,7 @@ from papers.markdown import paper_as_markdown
 from papers.periods import Period, parse_period, period_of
 from papers.services import submissions, votes
 from papers.sources import arxiv
+from papers.terms import search_terms
 
 TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
 KINDS = {"date": "Daily", "week": "Weekly", "month": "Monthly"}
@@ -203,7 +204,7 @@ def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     """Full-text search; an arXiv id or URL goes straight to the paper."""
     query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
-    terms = selectors.search_terms(query)
+    terms = search_terms(query)
     arxiv_id = selectors.arxiv_id_in_query(query)
     if arxiv_id and selectors.paper_by_id(arxiv_id) is not None:
         return redirect("papers:paper", arxiv_id=arxiv_id)

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from digests import mail
 from digests.models import Delivery, Subscription
-from digests.periods import DigestPeriod, due_period, parse_period
+from digests.periods import DigestPeriod, digest_period, due_period
 from digests.selectors import DigestPaper, digest_papers, select_papers
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def deliveries_send_retries(*, now: datetime | None = None) -> list[SendReport]:
     )
     reports = []
     for frequency, key in list(due):
-        period = parse_period(frequency, key)
+        period = digest_period(frequency, key)
         report = SendReport(frequency=frequency, period=key)
         if too_late(period, now):
             report.skipped = _skip_late(period, now)

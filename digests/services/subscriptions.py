@@ -4,6 +4,7 @@ purging what nobody confirmed. Every mail goes out from a task, after the commit
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 from functools import partial
@@ -13,7 +14,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from digests import mail, ratelimit
+from config import ratelimit
+from digests import mail
 from digests.models import Delivery, Subscription, new_nonce
 from digests.selectors import confirmation_token
 
@@ -79,8 +81,10 @@ def subscription_request(
     now = now or timezone.now()
     email = normalize_email(email)
     limit = settings.DIGEST_SUBSCRIBE_PER_ADDRESS_PER_DAY
-    key = f"digests:subscribe:address:{ratelimit.address_key(email)}"
-    if not ratelimit.allow(key, limit=limit, window=86400):
+    # The key holds a hash of the address, not the address.
+    key = f"digests:subscribe:address:{hashlib.sha256(email.encode()).hexdigest()[:32]}"
+    allowed, _wait = ratelimit.take(key, limit, 86400)
+    if not allowed:
         logger.info("subscription request over the per-address limit; no mail")
         return None
     with transaction.atomic():

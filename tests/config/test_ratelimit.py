@@ -55,3 +55,23 @@ def test_processes_sharing_a_client_never_give_it_more_than_its_limit():
         worker.join(timeout=30)
 
     assert 270 <= allowed <= 300  # never more; leases left unused elsewhere cost a few
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.9", "10.0.0.2"),  # no proxy trusted: the header is anyone's to forge
+        (1, "203.0.113.9, 198.51.100.7", "198.51.100.7"),  # what our one proxy saw
+        (2, "203.0.113.9, 198.51.100.7", "203.0.113.9"),
+    ],
+)
+def test_every_limit_counts_the_same_client_address(rf, settings, proxies, forwarded, expected):
+    from allauth.account.adapter import get_adapter
+    from rest_framework.throttling import AnonRateThrottle
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
+    request = rf.get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.2")
+
+    assert ratelimit.client_ip(request) == expected  # digests' subscribe limits
+    assert AnonRateThrottle().get_ident(request) == expected  # the API's throttles
+    assert get_adapter(request).get_client_ip(request) == expected  # sign-in limits

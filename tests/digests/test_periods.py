@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import CommandError, call_command
 
-from digests.periods import daily_period, due_period, parse_period, weekly_period
+from digests.periods import daily_period, digest_period, due_period, weekly_period
 from digests.services.sending import digests_send_due
 from tests.digests.factories import SubscriptionFactory
 from tests.factories import PaperFactory
@@ -56,7 +56,7 @@ def test_a_weekly_digest_covers_the_previous_iso_week(today, key, first, last):
     period = due_period("weekly", today)
 
     assert (period.key, period.first, period.last) == (key, first, last)
-    assert parse_period("weekly", key) == period
+    assert digest_period("weekly", key) == period
 
 
 def test_weekly_labels_across_months():
@@ -68,15 +68,15 @@ def test_weekly_labels_across_months():
     ("frequency", "text", "message"),
     [
         ("daily", "2026-06-13", "is a Saturday"),
-        ("daily", "yesterday", "not a date"),
-        ("weekly", "2026-06-15", "not an ISO week"),
+        ("daily", "yesterday", "Use YYYY-MM-DD"),
+        ("weekly", "2026-06-15", "Use YYYY-Www"),
         ("weekly", "2026-W54", "week"),
         ("hourly", "2026-06-15", "not a frequency"),
     ],
 )
 def test_bad_periods_are_refused(frequency, text, message):
     with pytest.raises(ValueError, match=message):
-        parse_period(frequency, text)
+        digest_period(frequency, text)
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digests.models import Frequency
-from digests.periods import parse_period
+from digests.periods import digest_period
 from digests.services.sending import digests_send_due
 
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         period = None
         if options["period"]:
             try:
-                period = parse_period(frequency, options["period"])
+                period = digest_period(frequency, options["period"])
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
         report = digests_send_due(frequency=frequency, period=period, dry_run=options["dry_run"])
