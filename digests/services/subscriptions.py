@@ -81,8 +81,9 @@ def subscription_request(
     now = now or timezone.now()
     email = normalize_email(email)
     limit = settings.DIGEST_SUBSCRIBE_PER_ADDRESS_PER_DAY
-    # The key holds a hash of the address, not the address.
-    key = f"digests:subscribe:address:{hashlib.sha256(email.encode()).hexdigest()[:32]}"
+    # A calendar day's window (UTC), keyed on a hash of the address, not the address.
+    address = hashlib.sha256(email.encode()).hexdigest()[:32]
+    key = f"digests:subscribe:address:{address}:{now.date().isoformat()}"
     allowed, _wait = ratelimit.take(key, limit, 86400)
     if not allowed:
         logger.info("subscription request over the per-address limit; no mail")
