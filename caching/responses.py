@@ -16,9 +16,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from django.utils.cache import patch_vary_headers
-from django.utils.http import parse_etags
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from rest_framework.renderers import JSONRenderer
 
 from caching import store
@@ -60,14 +59,6 @@ def send(request: HttpRequest, body: Body, *, content_type: str | None = None) -
     if body.compressed is not None:
         response["Vary"] = "Accept-Encoding"  # a new response: nothing to merge with
     return response
-
-
-def _etag_matches(request: HttpRequest, etag: str) -> bool:
-    header = request.META.get("HTTP_IF_NONE_MATCH")
-    if not header:
-        return False
-    etags = {tag.removeprefix("W/") for tag in parse_etags(header)}
-    return "*" in etags or etag in etags
 
 
 class Read(NamedTuple):
@@ -121,9 +112,10 @@ def _respond(request: HttpRequest, read: Read, entry: store.Entry) -> HttpRespon
     # Each content coding is its own representation, with its own strong ETag.
     gzipped = body.compressed is not None and accepts_gzip(request)
     etag = f'"{tag}-gz"' if gzipped else f'"{tag}"'
-    response: HttpResponse
-    if _etag_matches(request, etag):
-        response = HttpResponseNotModified()
+    # Django's own conditional GET (what its `condition` decorator runs; the decorator
+    # itself would look the entry up twice, as the ETag is only known once it is fetched).
+    response: HttpResponse | None = get_conditional_response(request, etag=etag)
+    if response is not None:
         if body.compressed is not None:
             response["Vary"] = "Accept-Encoding"
     else:
