@@ -12,7 +12,7 @@ from allauth.socialaccount.models import SocialApp
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest
 
-from accounts.models import new_handle
+from accounts.models import User, new_handle
 from config import ratelimit
 
 
@@ -30,7 +30,7 @@ class AccountAdapter(DefaultAccountAdapter):
         # Sign-in limits count clients as every other limit does (config/ratelimit.py).
         return ratelimit.client_ip(request)
 
-    def populate_username(self, request: HttpRequest, user: Any) -> None:
+    def populate_username(self, request: HttpRequest, user: User) -> None:
         # allauth derives the username from the email address: it is public here.
         if not user.username:
             user.username = unique_handle()

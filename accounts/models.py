@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.http import HttpRequest
 
 HANDLE_PREFIX = "member-"
 
@@ -38,6 +39,12 @@ class User(AbstractUser):
     def label(self) -> str:
         """How the site names the member to themselves."""
         return self.email or self.username
+
+
+class MemberRequest(HttpRequest):
+    """The type of a request that `login_required` let through: its user is a member."""
+
+    user: User
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):

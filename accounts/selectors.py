@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
 from caching.users import cached_token
 from config.db import column, fetch_row
 
@@ -70,7 +70,8 @@ def api_token_by_plaintext(plaintext: str) -> ApiToken | None:
     """The active token with this plaintext, with its (active) member: one query, or none
     while this process keeps it (caching/users.py)."""
     digest = api_token_digest(plaintext)
-    return cached_token(digest, lambda: _api_token_by_digest(digest))
+    token: ApiToken | None = cached_token(digest, lambda: _api_token_by_digest(digest))
+    return token
 
 
 def _api_token_by_digest(digest: str) -> ApiToken | None:
@@ -89,6 +90,6 @@ def _api_token_by_digest(digest: str) -> ApiToken | None:
     return token
 
 
-def api_tokens_for(user: Any) -> list[ApiToken]:
+def api_tokens_for(user: User) -> list[ApiToken]:
     """A member's active tokens, newest first."""
     return list(ApiToken.objects.active().filter(user=user))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
 from accounts.selectors import api_token_digest
 from caching import announce
 from caching.users import token_scope
@@ -30,7 +29,7 @@ class NewApiToken:
     plaintext: str  # shown to the member once, never stored
 
 
-def api_token_create(*, user: Any, name: str) -> NewApiToken:
+def api_token_create(*, user: User, name: str) -> NewApiToken:
     """Create a named token for the member; only its digest is stored."""
     name = " ".join(name.split())[:100]
     if not name:
@@ -49,7 +48,7 @@ def api_token_create(*, user: Any, name: str) -> NewApiToken:
     return NewApiToken(token=token, plaintext=plaintext)
 
 
-def api_token_revoke(*, user: Any, token_id: int) -> bool:
+def api_token_revoke(*, user: User, token_id: int) -> bool:
     """Revoke one of the member's own active tokens; False if there is no such token."""
     found = ApiToken.objects.active().filter(pk=token_id, user=user)
     digests = list(found.values_list("key_hash", flat=True))
@@ -68,7 +67,7 @@ def api_token_record_use(*, token: ApiToken, now: datetime) -> None:
     announce(soft=[token_scope(token.key_hash)])  # processes read the new time once
 
 
-def member_set_display_name(*, user: Any, name: str) -> None:
+def member_set_display_name(*, user: User, name: str) -> None:
     """Set the name others see the member by (validated by DisplayNameForm)."""
     user.display_name = name
     user.save(update_fields=["display_name"])

@@ -14,18 +14,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from accounts.forms import TokenForm
+from accounts.models import MemberRequest
 from accounts.selectors import api_tokens_for
 from accounts.services import ApiTokenError, api_token_create, api_token_revoke
 
 NEW_TOKEN_SESSION_KEY = "accounts:new-api-token"  # noqa: S105 (a key name)
 
 
-def tokens_context(request: HttpRequest) -> dict[str, Any]:
+def tokens_context(request: MemberRequest) -> dict[str, Any]:
     """The partial's context: `tokens`, and `new_token` once after a creation."""
     return {
         "tokens": api_tokens_for(request.user),
@@ -35,7 +36,7 @@ def tokens_context(request: HttpRequest) -> dict[str, Any]:
 
 @login_required
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: MemberRequest) -> HttpResponse:
     """Create a named API token and show it once on the profile page."""
     form = TokenForm(request.POST)
     if not form.is_valid():
@@ -53,7 +54,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: MemberRequest, token_id: int) -> HttpResponse:
     """Revoke one of the member's own tokens."""
     if not api_token_revoke(user=request.user, token_id=token_id):
         raise Http404("No such token")

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import BearerTokenAuthentication
+from accounts.authentication import BearerTokenAuthentication, request_member
 from accounts.models import ApiToken
 from api.errors import ErrorSerializer
 from api.hf_shapes import hf_datetime
@@ -26,14 +26,14 @@ _errors = {
 }
 
 
-class ApiTokenSerializer(serializers.Serializer):
+class ApiTokenSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     prefix = serializers.CharField(help_text="The first characters of the token")
     created_at = serializers.DateTimeField()
 
 
-class WhoAmISerializer(serializers.Serializer):
+class WhoAmISerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     username = serializers.CharField()
     fullname = serializers.CharField(source="public_name")
@@ -43,18 +43,18 @@ class WhoAmISerializer(serializers.Serializer):
     token = ApiTokenSerializer(allow_null=True, help_text="The token used; null for a session")
 
 
-class HfAccessTokenSerializer(serializers.Serializer):
+class HfAccessTokenSerializer(serializers.Serializer[Any]):
     displayName = serializers.CharField()
     role = serializers.CharField()
     createdAt = serializers.CharField()
 
 
-class HfAuthSerializer(serializers.Serializer):
+class HfAuthSerializer(serializers.Serializer[Any]):
     type = serializers.CharField()
     accessToken = HfAccessTokenSerializer(allow_null=True)
 
 
-class HfWhoAmISerializer(serializers.Serializer):
+class HfWhoAmISerializer(serializers.Serializer[Any]):
     """The part of Hugging Face's whoami-v2 answer that its client reads."""
 
     type = serializers.CharField()
@@ -100,7 +100,7 @@ class HfWhoAmIApi(APIView):
         responses={HTTPStatus.OK: HfWhoAmISerializer, **_errors},
     )
     def get(self, request: Request) -> Response:
-        user: Any = request.user  # IsAuthenticated: a member
+        user = request_member(request)
         token = request.auth if isinstance(request.auth, ApiToken) else None
         access: dict[str, Any] | None = None
         if token is not None:

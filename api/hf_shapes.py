@@ -136,7 +136,7 @@ def highlight(text: str, pattern: re.Pattern[str] | None) -> list[dict[str, str]
 # --- Hugging Face shapes ----------------------------------------------------------------
 
 
-class HfUserSerializer(serializers.Serializer):
+class HfUserSerializer(serializers.Serializer[Any]):
     """A person as Hugging Face describes one (a submitter, or an author's account)."""
 
     _id = serializers.CharField()
@@ -153,14 +153,14 @@ class HfUserSerializer(serializers.Serializer):
     isUserFollowing = serializers.BooleanField()
 
 
-class HfOrganizationSerializer(serializers.Serializer):
+class HfOrganizationSerializer(serializers.Serializer[Any]):
     _id = serializers.CharField()
     name = serializers.CharField()
     fullname = serializers.CharField()
     avatar = serializers.CharField(allow_blank=True)
 
 
-class HfAuthorSerializer(serializers.Serializer):
+class HfAuthorSerializer(serializers.Serializer[Any]):
     _id = serializers.CharField()
     name = serializers.CharField()
     hidden = serializers.BooleanField()
@@ -169,12 +169,12 @@ class HfAuthorSerializer(serializers.Serializer):
     statusLastChangedAt = serializers.DateTimeField(allow_null=True)
 
 
-class HfSegmentSerializer(serializers.Serializer):
+class HfSegmentSerializer(serializers.Serializer[Any]):
     type = serializers.ChoiceField(choices=["text", "highlight"])
     text = serializers.CharField()
 
 
-class HfPaperSerializer(serializers.Serializer):
+class HfPaperSerializer(serializers.Serializer[Any]):
     """The `paper` object of a daily papers item (and the base of the paper info object)."""
 
     id = serializers.CharField(source="arxiv_id", help_text="arXiv id, without version")
@@ -286,7 +286,7 @@ class HfPaperInfoSerializer(HfPaperSerializer):
         return 0
 
 
-class HfDailyPaperSerializer(serializers.Serializer):
+class HfDailyPaperSerializer(serializers.Serializer[Any]):
     """One item of `GET /api/daily_papers`.
 
     Beyond Hugging Face, the item repeats `upvotes`, `ai_summary`, `ai_keywords`,

@@ -55,6 +55,7 @@ from accounts.authentication import (
     MemberRateThrottle,
     OptionalBearerTokenAuthentication,
     VoteRateThrottle,
+    request_member,
 )
 from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error
 from api.hf_shapes import (
@@ -155,11 +156,12 @@ def _scope_of(kind: str, value: str) -> str | None:
         return None
 
 
-def _valid_query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+def _valid_query(serializer_class: type[Serializer[Any]], request: Request) -> dict[str, Any]:
     """The request's query parameters, validated (400 with the reason if they are not)."""
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
-    return query.validated_data
+    data: dict[str, Any] = query.validated_data
+    return data
 
 
 def _member_id(request: Request) -> int | None:
@@ -346,7 +348,7 @@ class PaperCursorPagination(CursorPagination):
         return cursor
 
 
-class PaperListApi(ListAPIView):
+class PaperListApi(ListAPIView[Paper]):
     authentication_classes = PUBLIC_READ_AUTH
     permission_classes = [AllowAny]
     serializer_class = PaperSerializer
@@ -431,7 +433,9 @@ class PaperUpvoteApi(APIView):
 
     def _vote(self, request: Request, paper_id: str, *, upvote: bool) -> Response:
         arxiv_id, _version = split_arxiv_id(paper_id)
-        state = paper_vote_by_arxiv_id(arxiv_id=arxiv_id, user=request.user, upvote=upvote)
+        state = paper_vote_by_arxiv_id(
+            arxiv_id=arxiv_id, user=request_member(request), upvote=upvote
+        )
         if state is None:
             raise exceptions.NotFound("Paper not found")
         return Response({"upvoted": state.upvoted, "upvotes": state.upvotes})
@@ -480,7 +484,7 @@ class PaperSubmitApi(APIView):
     def post(self, request: Request) -> Response:
         given = SubmitInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        user = request.user
+        user = request_member(request)
         try:
             result = paper_submit(
                 user=user, arxiv_id=given.validated_data["paper_id"], fetch=arxiv.fetch_by_ids

@@ -26,7 +26,7 @@ MAX_VOTES = 2**31 - 1
 # --- our own shapes ---------------------------------------------------------------------
 
 
-class SubmitterSerializer(serializers.Serializer):
+class SubmitterSerializer(serializers.Serializer[Any]):
     username = serializers.CharField()
     fullname = serializers.CharField()
     # The field is named as the API's shape says; it hides Field.source on this class only.
@@ -35,7 +35,7 @@ class SubmitterSerializer(serializers.Serializer):
     )
 
 
-class PaperSerializer(serializers.Serializer):
+class PaperSerializer(serializers.Serializer[Any]):
     """A paper in our own API (`/api/papers`, submissions)."""
 
     arxiv_id = serializers.CharField()
@@ -100,7 +100,7 @@ class PaperSerializer(serializers.Serializer):
         return request.build_absolute_uri(path) if request is not None else path
 
 
-class VoteStateSerializer(serializers.Serializer):
+class VoteStateSerializer(serializers.Serializer[Any]):
     upvoted = serializers.BooleanField()
     upvotes = serializers.IntegerField(help_text="Local plus Hugging Face votes")
 
@@ -108,7 +108,7 @@ class VoteStateSerializer(serializers.Serializer):
 # --- inputs -----------------------------------------------------------------------------
 
 
-class DailyPapersQuerySerializer(serializers.Serializer):
+class DailyPapersQuerySerializer(serializers.Serializer[Any]):
     """The query of `GET /api/daily_papers`, as Hugging Face takes it."""
 
     date = serializers.CharField(required=False, max_length=20, help_text="A day, YYYY-MM-DD")
@@ -147,7 +147,7 @@ class DailyPapersQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class PaperSearchQuerySerializer(serializers.Serializer):
+class PaperSearchQuerySerializer(serializers.Serializer[Any]):
     q = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -157,7 +157,7 @@ class PaperSearchQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
 
 
-class PaperListQuerySerializer(serializers.Serializer):
+class PaperListQuerySerializer(serializers.Serializer[Any]):
     since = serializers.DateField(required=False, help_text="Listed on or after this day")
     until = serializers.DateField(required=False, help_text="Listed on or before this day")
     q = serializers.CharField(
@@ -174,7 +174,7 @@ class PaperListQuerySerializer(serializers.Serializer):
     )
 
 
-class SubmitInputSerializer(serializers.Serializer):
+class SubmitInputSerializer(serializers.Serializer[Any]):
     paper_id = serializers.CharField(
         max_length=MAX_QUERY, help_text="An arXiv id (2401.12345) or an arXiv URL"
     )

@@ -23,7 +23,7 @@ from caching.store import CACHE_DOWN, LRU
 logger = logging.getLogger(__name__)
 
 NEAR_SECONDS = 60
-_sessions = LRU(8 * 2**20)
+_sessions: LRU[str, tuple[bytes, Any, float]] = LRU(8 * 2**20)
 
 
 def _scope(session_key: str) -> str:
@@ -44,7 +44,8 @@ class SessionStore(CachedDBStore):
             return super().load()
         kept = _sessions.get(key)
         if kept is not None and kept[1] == generation and time.monotonic() < kept[2]:
-            return pickle.loads(kept[0])  # noqa: S301 (our own bytes) a copy to change at will
+            copy: dict[str, Any] = pickle.loads(kept[0])  # noqa: S301 (our own bytes)
+            return copy  # a copy to change at will
         data = super().load()
         if data:
             blob = pickle.dumps(data)

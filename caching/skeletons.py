@@ -33,7 +33,8 @@ _NONCE = secrets.token_hex(8)
 _HOLE = re.compile(f"\x00{_NONCE}:([^\x00]*)\x00")
 FRAGMENT_BYTES = 24 * 2**20
 
-fragments = LRU(FRAGMENT_BYTES)  # rendered pieces shared by many pages, with their holes
+# Rendered pieces shared by many pages, with their holes, by what they show.
+fragments: LRU[Any, str] = LRU(FRAGMENT_BYTES)
 
 
 def hole(name: str, arg: object = "") -> SafeString:
@@ -96,7 +97,7 @@ MEMBER = _MemberStandIn()
 CSRF = hole("csrf")
 
 
-_masked = LRU(2 * 2**20)
+_masked: LRU[str, str] = LRU(2 * 2**20)
 
 
 def csrf_token(request: HttpRequest) -> str:

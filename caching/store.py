@@ -32,7 +32,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.core.cache import cache
 from redis.exceptions import RedisError
@@ -60,6 +60,10 @@ class Built(NamedTuple):
     size: int = 0
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
 class Entry(NamedTuple):
     value: Any
     deps: tuple[tuple[str, int, int], ...]  # (scope, soft, hard) when it was built
@@ -75,19 +79,19 @@ class State(enum.Enum):
     HARD = "hard"  # out of date in what must show at once
 
 
-class LRU:
+class LRU(Generic[K, V]):
     """A small in-process least-recently-used map, bounded by the size of its values."""
 
-    every: weakref.WeakSet[LRU] = weakref.WeakSet()  # for forget()
+    every: weakref.WeakSet[LRU[Any, Any]] = weakref.WeakSet()  # for forget()
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
         LRU.every.add(self)
 
-    def get(self, key: Any) -> Any:
+    def get(self, key: K) -> V | None:
         with self._lock:
             item = self._items.get(key)
             if item is None:
@@ -95,7 +99,7 @@ class LRU:
             self._items.move_to_end(key)
             return item[0]
 
-    def put(self, key: Any, value: Any, size: int) -> None:
+    def put(self, key: K, value: V, size: int) -> None:
         if size > self.max_bytes:
             return
         with self._lock:
@@ -108,11 +112,11 @@ class LRU:
                 _, (_, dropped) = self._items.popitem(last=False)
                 self._size -= dropped
 
-    def keys(self) -> list[Any]:
+    def keys(self) -> list[K]:
         with self._lock:
             return list(self._items)
 
-    def values(self) -> list[Any]:
+    def values(self) -> list[V]:
         with self._lock:
             return [value for value, _size in self._items.values()]
 
@@ -122,7 +126,7 @@ class LRU:
             self._size = 0
 
 
-near = LRU(NEAR_BYTES)
+near: LRU[str, Entry] = LRU(NEAR_BYTES)
 # Keys another process is rebuilding: until when this one serves its copy without asking.
 _elsewhere: dict[str, float] = {}
 

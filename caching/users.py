@@ -19,12 +19,13 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.db.models import Model
 
-from caching.generations import generations
+from caching.generations import Generation, generations
 from caching.store import CACHE_DOWN, LRU
 
 NEAR_SECONDS = 60
-_users = LRU(8 * 2**20)
-_tokens = LRU(4 * 2**20)
+Stamp = tuple[Generation, Generation]  # what generations.stamp says
+_users: LRU[Any, tuple[_Row, Stamp, float]] = LRU(8 * 2**20)
+_tokens: LRU[str, tuple[_Row, _Row, Stamp, Stamp, float]] = LRU(4 * 2**20)
 
 
 def member_scope(user_id: Any) -> str:

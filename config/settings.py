@@ -7,12 +7,16 @@ ImproperlyConfigured naming the variable.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str, env_url
+
+django_stubs_ext.monkeypatch()  # ModelAdmin[Paper] and the like, as mypy reads them
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -95,6 +99,7 @@ TEMPLATES = [
 ]
 
 # Database: DATABASE_URL, or a SQLite file under var/ for the embedded mode.
+PREPARE_THRESHOLD = 5  # runs of a statement on a connection before it is prepared (psycopg's)
 _default_db = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 _database_url = env_str("DATABASE_URL", _default_db) or _default_db
 try:
@@ -107,10 +112,17 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
-elif not env_bool("DATABASE_PREPARED_STATEMENTS", True):
-    # The token lookup and the vote are prepared on their connection (config.db.fetch_row);
-    # a pooler handing out connections per transaction (PgBouncer < 1.21) needs this off.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+else:
+    # Django's own options: parameters bound by the server, and a statement prepared on its
+    # connection after PREPARE_THRESHOLD runs, so PostgreSQL stops planning the ones every
+    # request runs (the token lookup, a vote, a page's reads). A pooler handing out
+    # connections per transaction (PgBouncer before 1.21) needs preparing off.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=PREPARE_THRESHOLD
+        if env_bool("DATABASE_PREPARED_STATEMENTS", True)
+        else None,
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set, in-process memory otherwise. CACHE_URL puts the cache
@@ -278,7 +290,7 @@ def _oauth_client(id_variable: str, secret_variable: str) -> tuple[str, str] | N
 
 
 # Apps are configured here rather than as SocialApp rows in the database.
-SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {}
 if _github := _oauth_client("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"):
     SOCIALACCOUNT_PROVIDERS["github"] = {
         "APPS": [{"client_id": _github[0], "secret": _github[1], "key": ""}],
@@ -360,6 +372,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit  # noqa: E402
 
 # EMAIL_URL (smtp://user:password@host:587?tls=true, smtps://..., console:, file:///dir)
 # or EMAIL_HOST and friends; without either, mail is printed on the console (embedded mode).
+# Parsed here, not by dj-email-url (1.0.6): it reads smtps:// as STARTTLS with no port (not
+# TLS on 465, RFC 8314), drops file:///dir's leading slash and ignores unknown schemes.
 EMAIL_URL = env_str("EMAIL_URL")
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)

@@ -14,10 +14,14 @@ class StatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "status"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Subscription]
+    ) -> list[tuple[str, str]]:
         return [("active", "active"), ("pending", "pending"), ("unsubscribed", "unsubscribed")]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Subscription]
+    ) -> QuerySet[Subscription]:
         if self.value() == "active":
             return cast(SubscriptionQuerySet, queryset).active()
         if self.value() == "pending":
@@ -28,7 +32,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
     list_display = ["email", "frequency", "status", "user", "confirmed_at", "unsubscribed_at"]
     list_filter = [StatusFilter, "frequency"]
     search_fields = ["email", "user__username"]
@@ -46,7 +50,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     list_display = [
         "subscription",
         "frequency",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.core import signing
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.urls import reverse
 
+from accounts.models import User
 from digests.models import Subscription
 from digests.periods import DigestPeriod
 from papers.models import Paper
@@ -32,7 +32,7 @@ class ConfirmationLinkExpired(Exception):
     """The link is genuine but older than DIGEST_CONFIRM_MAX_AGE_HOURS."""
 
 
-def subscription_for_user(user: Any) -> Subscription | None:
+def subscription_for_user(user: User) -> Subscription | None:
     """The member's subscription: the one linked to the account, else the one for its email."""
     if not getattr(user, "is_authenticated", False):
         return None

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
+from accounts.models import MemberRequest
 from config import ratelimit
 from digests import selectors
 from digests.forms import PreferencesForm, SubscribeForm
@@ -71,7 +72,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         email=form.cleaned_data["email"],
         frequency=form.cleaned_data["frequency"],
         keywords=form.cleaned_data["keywords"],
-        user=request.user,
+        user=request.user if request.user.is_authenticated else None,
     )
     return render(request, "digests/subscribe_done.html", {"email": form.cleaned_data["email"]})
 
@@ -152,7 +153,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_safe
-def mine(request: HttpRequest) -> HttpResponse:
+def mine(request: MemberRequest) -> HttpResponse:
     """A member's way in from the profile: their manage page, or the subscribe form."""
     subscription = selectors.subscription_for_user(request.user)
     if subscription is None:

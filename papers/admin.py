@@ -11,7 +11,7 @@ from papers.models import IngestRun, Paper, Upvote
 
 
 @admin.register(Paper)
-class PaperAdmin(admin.ModelAdmin):
+class PaperAdmin(admin.ModelAdmin[Paper]):
     list_display = (
         "arxiv_id",
         "title",
@@ -29,7 +29,9 @@ class PaperAdmin(admin.ModelAdmin):
     actions = ("hide", "unhide")
     list_per_page = 50
 
-    def save_model(self, request: HttpRequest, obj: Paper, form: ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Paper, form: ModelForm[Paper], change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         touched: list[Touched] = [obj]
         if change and form.initial.get("listed_on") not in (None, obj.listed_on):
@@ -52,7 +54,7 @@ class PaperAdmin(admin.ModelAdmin):
 
 
 @admin.register(Upvote)
-class UpvoteAdmin(admin.ModelAdmin):
+class UpvoteAdmin(admin.ModelAdmin[Upvote]):
     list_display = ("paper", "user", "created_at")
     search_fields = ("paper__arxiv_id", "user__username")
     raw_id_fields = ("paper", "user")
@@ -69,7 +71,7 @@ class UpvoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestRun)
-class IngestRunAdmin(admin.ModelAdmin):
+class IngestRunAdmin(admin.ModelAdmin[IngestRun]):
     list_display = (
         "started_at",
         "source",

@@ -16,7 +16,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 from urllib.parse import quote
 
 from django.contrib.auth.models import AnonymousUser
@@ -27,8 +27,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.models import User
 from caching import announce, skeletons, store
-from caching.generations import generations
+from caching.generations import ALL, generations
 from caching.responses import Body, send
 from caching.skeletons import MEMBER, Skeleton, hole
 from papers import selectors
@@ -110,7 +111,7 @@ def changed(
     second (a paper hidden by a moderator).
     """
     papers = list(papers)
-    scopes = {store.ALL} if everything or len(papers) > BULK_PAPERS else scopes_of(papers)
+    scopes = {ALL} if everything or len(papers) > BULK_PAPERS else scopes_of(papers)
     if catalog:
         scopes.add("catalog")
     member = {voter_scope(member_id)} if member_id is not None else set()
@@ -320,7 +321,7 @@ def respond(
         entry = store.fetch(f"page:member:{key}", build, scopes=scopes, max_age=max_age)
     page: MemberPage = entry.value
     if member:
-        user: Any = request.user  # a member: the User
+        user = cast(User, request.user)  # a member
         values = [
             escape(skeletons.csrf_token(request)).encode(),
             escape(user.label).encode(),
@@ -334,7 +335,7 @@ def respond(
     return HttpResponse(page.fill(values))
 
 
-def _add_votes(values: list[bytes], page: MemberPage, user: Any, *, since: float) -> None:
+def _add_votes(values: list[bytes], page: MemberPage, user: User, *, since: float) -> None:
     """Append each paper's count and this member's mark, as of now, to `values`: from what
     this process keeps, or from one query when that cannot be trusted."""
     marks = member_marks(user)
@@ -352,10 +353,10 @@ def _add_votes(values: list[bytes], page: MemberPage, user: Any, *, since: float
         values += (encoded, _PRESSED[pk in marks])
 
 
-_marks = store.LRU(MARKS_BYTES)
+_marks: store.LRU[int, tuple[frozenset[int], Any]] = store.LRU(MARKS_BYTES)
 
 
-def member_marks(user: Any) -> frozenset[int] | None:
+def member_marks(user: User) -> frozenset[int] | None:
     """The ids of the papers the member upvoted, kept in this process until their next
     vote (None for members with very many votes: their pages read the marks they show)."""
     scope = voter_scope(user.pk)

@@ -20,7 +20,7 @@ from papers.periods import period_of
 FEED_SIZE = 50
 
 
-class PapersRssFeed(Feed):
+class PapersRssFeed(Feed[Paper, str]):
     description = "The day's most upvoted machine-learning papers."
 
     def get_object(self, request: HttpRequest) -> str:

@@ -17,8 +17,8 @@ class PaperQuerySet(models.QuerySet["Paper"]):
 
     def by_votes(self) -> PaperQuerySet:
         """Local plus Hugging Face votes, most first; newest first among equals."""
-        return self.alias(votes=F("upvote_count") + F("source_upvotes")).order_by(
-            "-votes", "-published_at", "-id"
+        return self.alias(total_votes=F("upvote_count") + F("source_upvotes")).order_by(
+            "-total_votes", "-published_at", "-id"
         )
 
 

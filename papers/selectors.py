@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import (
@@ -25,6 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Power
 
+from accounts.models import User
 from papers.models import Paper, PaperQuerySet, Upvote
 from papers.periods import Period, period_of
 from papers.sources.records import is_valid_arxiv_id, split_arxiv_id
@@ -229,17 +231,17 @@ def search_ranking(query: str, *, page: int, size: int = SEARCH_PAGE_SIZE) -> Ra
     return Ranking(ids=[pk for pk, _total in rows], total=total)
 
 
-def upvoted_ids(user, paper_ids: Iterable[int]) -> set[int]:
+def upvoted_ids(user: User | AnonymousUser, paper_ids: Iterable[int]) -> set[int]:
     """Which of these papers the user has upvoted (one query; empty for anonymous)."""
     ids = list(paper_ids)
-    if not getattr(user, "is_authenticated", False) or not ids:
+    if isinstance(user, AnonymousUser) or not ids:
         return set()
     return set(
         Upvote.objects.filter(user=user, paper_id__in=ids).values_list("paper_id", flat=True)
     )
 
 
-def vote_marks(user, paper_ids: Iterable[int]) -> dict[int, tuple[int, bool]]:
+def vote_marks(user: User, paper_ids: Iterable[int]) -> dict[int, tuple[int, bool]]:
     """{paper id: (votes shown, upvoted by this member)} for the visible ones (1 query)."""
     upvoted = Upvote.objects.filter(user=user, paper=OuterRef("pk"))
     rows = (
@@ -251,7 +253,7 @@ def vote_marks(user, paper_ids: Iterable[int]) -> dict[int, tuple[int, bool]]:
     return {pk: (shown, upvoted) for pk, shown, upvoted in rows}
 
 
-def user_upvoted_papers(user) -> PaperQuerySet:
+def user_upvoted_papers(user: User) -> PaperQuerySet:
     """The papers a member upvoted, most recent vote first."""
     return (
         listing(Paper.objects.filter(upvotes__user=user))

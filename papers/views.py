@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from accounts.authentication import vote_allowed
+from accounts.models import MemberRequest
 from config.params import page_number
 from papers import caching as pages
 from papers import selectors
@@ -27,6 +28,7 @@ from papers.markdown import paper_as_markdown
 from papers.periods import Period, parse_period, period_of
 from papers.services import submissions, votes
 from papers.sources import arxiv
+from papers.sources.records import split_arxiv_id
 from papers.terms import search_terms
 
 TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
@@ -163,7 +165,7 @@ def trending(request: HttpRequest) -> HttpResponse:
 @require_GET
 def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """One paper; a versioned id redirects to the canonical page."""
-    canonical, version = arxiv.split_arxiv_id(arxiv_id)
+    canonical, version = split_arxiv_id(arxiv_id)
     if version is not None:
         return redirect("papers:paper", arxiv_id=canonical, permanent=True)
 
@@ -190,7 +192,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 @require_GET
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """The paper page as Markdown (what `huggingface_hub.HfApi.read_paper` reads)."""
-    canonical, _version = arxiv.split_arxiv_id(arxiv_id)
+    canonical, _version = split_arxiv_id(arxiv_id)
     found = selectors.paper_by_id(canonical)
     if found is None:
         raise Http404("No such paper here")
@@ -275,7 +277,7 @@ def upvote(request: HtmxHttpRequest, arxiv_id: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def submit(request: HttpRequest) -> HttpResponse:
+def submit(request: MemberRequest) -> HttpResponse:
     """Add a paper by arXiv id or URL; it is listed today with the member as submitter."""
     today = timezone.now().date()
     context = {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from accounts.models import User
 from digests.models import Subscription
 from digests.selectors import subscription_for_user
 from papers.models import Paper
@@ -30,7 +30,7 @@ class Profile:
         return (self.page - 1) * PROFILE_PAGE_SIZE + 1
 
 
-def member_profile(*, user: Any, page: int = 1) -> Profile:
+def member_profile(*, user: User, page: int = 1) -> Profile:
     """One page of the member's upvoted papers, most recent vote first, and their digest
     subscription: two queries (no COUNT: one row more than a page tells if another follows)."""
     page = max(page, 1)

@@ -7,12 +7,13 @@ from http import HTTPStatus
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.forms import DisplayNameForm
+from accounts.models import MemberRequest
 from accounts.services import member_set_display_name
 from accounts.views import tokens_context
 from config.params import page_number
@@ -20,7 +21,7 @@ from people.selectors import member_profile
 
 
 def _profile_page(
-    request: HttpRequest, *, name_form: DisplayNameForm | None = None, status: int = 200
+    request: MemberRequest, *, name_form: DisplayNameForm | None = None, status: int = 200
 ) -> HttpResponse:
     profile = member_profile(user=request.user, page=page_number(request.GET.get("page")))
     context = {
@@ -36,7 +37,7 @@ def _profile_page(
 @never_cache  # private, no-store: it shows a new API token once
 @login_required
 @require_safe
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: MemberRequest) -> HttpResponse:
     """The member's handle and name, upvoted papers, API tokens and digest subscription."""
     return _profile_page(request)
 
@@ -44,7 +45,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
-def display_name(request: HttpRequest) -> HttpResponse:
+def display_name(request: MemberRequest) -> HttpResponse:
     """Set the name others see the member by (empty: their handle)."""
     form = DisplayNameForm(request.POST)
     if not form.is_valid():

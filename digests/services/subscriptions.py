@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from config import ratelimit
 from digests import mail
 from digests.models import Delivery, Subscription, new_nonce
@@ -66,7 +67,7 @@ def subscription_request(
     email: str,
     frequency: str,
     keywords: list[str],
-    user: Any = None,
+    user: User | None = None,
     now: datetime | None = None,
 ) -> str | None:
     """Ask for digests at `email` (double opt-in); returns the kind of mail that goes out.
@@ -111,7 +112,7 @@ def subscription_request(
                 subscription.reminder_sent_at = now
                 kind = REMINDER
         if (
-            getattr(user, "is_authenticated", False)
+            user is not None
             and subscription.user_id is None
             and normalize_email(user.email or "") == email
         ):

@@ -217,7 +217,7 @@ class _CopyWriter:
         quote = connection.ops.quote_name
         self.table = quote(Paper._meta.db_table)
         pk = Paper._meta.pk
-        fields = [cast(Field, Paper._meta.get_field(name)) for name in _COPY_FIELDS]
+        fields = [cast("Field[Any, Any]", Paper._meta.get_field(name)) for name in _COPY_FIELDS]
         names = {f.name: quote(column(Paper, f.name)) for f in fields}
         self.columns = ", ".join(names[f.name] for f in fields) + ", search_vector"
         self.new_columns = f"{quote(column(Paper, pk.name))}, {self.columns}"

@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,6 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from caching.store import CACHE_DOWN
 from config import ratelimit
 from papers import caching
@@ -56,14 +56,14 @@ class Submission:
     created: bool  # False: the paper was already here
 
 
-def submissions_left_today(*, user: Any, today: date) -> int:
+def submissions_left_today(*, user: User, today: date) -> int:
     """How many more papers the member may submit today."""
     used = Paper.objects.filter(submitted_by=user, created_at__date=today).count()
     return max(0, settings.SUBMISSIONS_PER_DAY - used)
 
 
 def paper_submit(
-    *, user: Any, arxiv_id: str, fetch: Callable[[list[str]], list[ParsedItem]]
+    *, user: User, arxiv_id: str, fetch: Callable[[list[str]], list[ParsedItem]]
 ) -> Submission:
     """Add a paper by arXiv id, listed today with its submitter; an existing one is returned.
 
@@ -113,7 +113,7 @@ def _mark_in_flight(key: str) -> bool:
         return True
 
 
-def _check_quota(*, user: Any, today: date) -> None:
+def _check_quota(*, user: User, today: date) -> None:
     if submissions_left_today(user=user, today=today) <= 0:
         raise SubmissionError(
             f"You can submit {settings.SUBMISSIONS_PER_DAY} papers a day; try again tomorrow."
@@ -121,7 +121,7 @@ def _check_quota(*, user: Any, today: date) -> None:
 
 
 @transaction.atomic
-def _add_submitted(*, user: Any, record: PaperRecord, today: date) -> Submission:
+def _add_submitted(*, user: User, record: PaperRecord, today: date) -> Submission:
     """Write the paper with its submitter, the member's quota checked under a lock on their
     row: two submissions of one member at once cannot both pass it."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()

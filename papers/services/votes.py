@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import User
 from config.db import fetch_row
 from papers import caching
 from papers.caching import PaperRef
@@ -71,12 +71,12 @@ def _vote_sql(*, add: bool, by_arxiv_id: bool) -> str:
 
 
 def _vote_postgresql(
-    *, key: int | str, by_arxiv_id: bool, user: Any, add: bool
+    *, key: int | str, by_arxiv_id: bool, user: User, add: bool
 ) -> tuple[int, int] | None:
     """Run the vote statement: the paper's (upvote_count, source_upvotes) after it, None
     when there is no such paper. When a vote row changed, the feed version moves once the
     vote is committed (at once in autocommit)."""
-    params = {"key": key, "user": user.pk}
+    params: dict[str, object] = {"key": key, "user": user.pk}
     if add:
         params["now"] = timezone.now()
     row = fetch_row(_vote_sql(add=add, by_arxiv_id=by_arxiv_id), params)
@@ -91,7 +91,7 @@ def _vote_postgresql(
     return after, source
 
 
-def _vote_orm(*, paper: Paper, user: Any, add: bool) -> VoteState:
+def _vote_orm(*, paper: Paper, user: User, add: bool) -> VoteState:
     """Other databases (SQLite): the row and the counter in one transaction; the unique
     constraint, not a Python check, decides duplicates."""
     with transaction.atomic():
@@ -115,7 +115,7 @@ def _vote_orm(*, paper: Paper, user: Any, add: bool) -> VoteState:
     return VoteState(upvoted=add, upvotes=counts["upvote_count"] + counts["source_upvotes"])
 
 
-def _vote(*, paper: Paper, user: Any, add: bool) -> VoteState:
+def _vote(*, paper: Paper, user: User, add: bool) -> VoteState:
     if connection.vendor != "postgresql":
         return _vote_orm(paper=paper, user=user, add=add)
     found = _vote_postgresql(key=paper.pk, by_arxiv_id=False, user=user, add=add)
@@ -125,17 +125,17 @@ def _vote(*, paper: Paper, user: Any, add: bool) -> VoteState:
     return VoteState(upvoted=add, upvotes=paper.upvote_count + source)
 
 
-def paper_upvote(*, paper: Paper, user: Any) -> VoteState:
+def paper_upvote(*, paper: Paper, user: User) -> VoteState:
     """Add the member's vote (idempotent): the row and the counter move together."""
     return _vote(paper=paper, user=user, add=True)
 
 
-def paper_unvote(*, paper: Paper, user: Any) -> VoteState:
+def paper_unvote(*, paper: Paper, user: User) -> VoteState:
     """Remove the member's vote (idempotent)."""
     return _vote(paper=paper, user=user, add=False)
 
 
-def paper_vote_by_arxiv_id(*, arxiv_id: str, user: Any, upvote: bool) -> VoteState | None:
+def paper_vote_by_arxiv_id(*, arxiv_id: str, user: User, upvote: bool) -> VoteState | None:
     """Upvote (or take back the vote on) the visible paper with this arXiv id, as the API
     does: one statement on PostgreSQL, with no separate read of the paper. None when there
     is no such visible paper."""
@@ -150,7 +150,7 @@ def paper_vote_by_arxiv_id(*, arxiv_id: str, user: Any, upvote: bool) -> VoteSta
     return VoteState(upvoted=upvote, upvotes=upvote_count + source)
 
 
-def paper_toggle_upvote(*, paper: Paper, user: Any) -> VoteState:
+def paper_toggle_upvote(*, paper: Paper, user: User) -> VoteState:
     """Upvote, or take the vote back if there is one."""
     if Upvote.objects.filter(user=user, paper=paper).exists():
         return paper_unvote(paper=paper, user=user)

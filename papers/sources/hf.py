@@ -133,7 +133,7 @@ def _ref(item: Any, index: int) -> str:
     if isinstance(item, dict):
         paper = item.get("paper", item)
         if isinstance(paper, dict) and isinstance(paper.get("id"), str):
-            return paper["id"][:40]
+            return str(paper["id"][:40])
     return f"entry {index}"
 
 

@@ -63,7 +63,10 @@ def parse_rfc822_datetime(text: str) -> datetime:
 def parse_xml(data: bytes | str) -> Element:
     """Parse XML safely: a DTD, entity declarations or external references are refused."""
     try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root: Element = fromstring(
+            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+        return root
     except DefusedXmlException as exc:
         raise SourceError(f"refused unsafe XML ({exc.__class__.__name__})") from None
     except ParseError as exc:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString
@@ -34,7 +35,7 @@ def short_date(value: date | datetime | None) -> str:
 
 
 @register.filter
-def author_names(authors: list[dict], limit: int = 3) -> str:
+def author_names(authors: list[dict[str, Any]], limit: int = 3) -> str:
     """The first few author names."""
     return ", ".join(a.get("name", "") for a in authors[:limit])
 

@@ -101,6 +101,7 @@ def test_the_token_lookup_is_prepared_after_a_few_calls(token):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_an_explicit_prepare_threshold_of_none_keeps_statements_unprepared(token):
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
     connection.settings_dict["OPTIONS"]["prepare_threshold"] = None
     try:
         connection.close()  # a new connection and cursor read the option
@@ -113,23 +114,24 @@ def test_an_explicit_prepare_threshold_of_none_keeps_statements_unprepared(token
             cursor.execute("SELECT count(*) FROM pg_prepared_statements")
             assert cursor.fetchone() == (0,)
     finally:
-        del connection.settings_dict["OPTIONS"]["prepare_threshold"]
+        connection.settings_dict["OPTIONS"]["prepare_threshold"] = threshold
         connection.close()
 
 
 @pytest.mark.postgres
-def test_logged_runs_keep_their_sql_also_after_the_statement_was_prepared(token):
-    for _ in range(6):
-        store.forget()  # read from the database each time
-        api_token_by_plaintext(token)  # prepared by now
-
+def test_logged_runs_take_the_same_path_prepared_and_keep_their_sql(token):
     with CaptureQueriesContext(connection) as queries:
-        for _ in range(3):
-            store.forget()
-            api_token_by_plaintext(token)
+        for _ in range(9):
+            store.forget()  # read from the database each time
+            api_token_by_plaintext(token)  # prepared after a few, though logged
 
-    assert len(queries.captured_queries) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("accounts_apitoken" in sql for sql in prepared)
+    assert len(queries.captured_queries) == 9
     assert all("accounts_apitoken" in (q["sql"] or "") for q in queries.captured_queries)
+    assert all("$1" not in q["sql"] for q in queries.captured_queries)  # values shown
 
 
 def test_a_token_seen_before_is_found_without_a_query(token, django_assert_num_queries):
