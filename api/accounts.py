@@ -70,10 +70,14 @@ class HfWhoAmISerializer(serializers.Serializer[Any]):
     auth = HfAuthSerializer()
 
 
-class WhoAmIApi(APIView):
+class MemberApi(APIView):
+    """An endpoint for a member, signed in by a token or by the site's session."""
+
     authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
+
+class WhoAmIApi(MemberApi):
     @extend_schema(
         operation_id="whoami",
         summary="The member the token belongs to",
@@ -81,17 +85,14 @@ class WhoAmIApi(APIView):
         responses={HTTPStatus.OK: WhoAmISerializer, **_errors},
     )
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = request_member(request)
         token = request.auth if isinstance(request.auth, ApiToken) else None
         data = WhoAmISerializer(user).data
         data["token"] = ApiTokenSerializer(token).data if token is not None else None
         return Response(data)
 
 
-class HfWhoAmIApi(APIView):
-    authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
-    permission_classes = [IsAuthenticated]
-
+class HfWhoAmIApi(MemberApi):
     @extend_schema(
         operation_id="whoami_v2",
         summary="The member, in Hugging Face's whoami-v2 shape",

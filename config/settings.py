@@ -99,7 +99,6 @@ TEMPLATES = [
 ]
 
 # Database: DATABASE_URL, or a SQLite file under var/ for the embedded mode.
-PREPARE_THRESHOLD = 5  # runs of a statement on a connection before it is prepared (psycopg's)
 _default_db = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 _database_url = env_str("DATABASE_URL", _default_db) or _default_db
 try:
@@ -112,17 +111,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
-else:
-    # Django's own options: parameters bound by the server, and a statement prepared on its
-    # connection after PREPARE_THRESHOLD runs, so PostgreSQL stops planning the ones every
-    # request runs (the token lookup, a vote, a page's reads). A pooler handing out
-    # connections per transaction (PgBouncer before 1.21) needs preparing off.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True,
-        prepare_threshold=PREPARE_THRESHOLD
-        if env_bool("DATABASE_PREPARED_STATEMENTS", True)
-        else None,
-    )
+elif not env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    # The token lookup and the vote are prepared on their connection (config.db.fetch_row);
+    # a pooler handing out connections per transaction (PgBouncer < 1.21) needs this off.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set, in-process memory otherwise. CACHE_URL puts the cache

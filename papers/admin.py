@@ -40,17 +40,20 @@ class PaperAdmin(admin.ModelAdmin[Paper]):
 
     @admin.action(description="Hide the selected papers", permissions=["change"])
     def hide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
-        touched = [PaperRef(*row) for row in queryset.values_list("arxiv_id", "listed_on")]
-        count = queryset.update(hidden=True)
-        caching.changed(papers=touched, catalog=True, hard=True)
+        count = self._set_hidden(queryset, hidden=True)
         self.message_user(request, f"Hid {count} papers.", messages.SUCCESS)
 
     @admin.action(description="Show the selected papers again", permissions=["change"])
     def unhide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
-        touched = [PaperRef(*row) for row in queryset.values_list("arxiv_id", "listed_on")]
-        count = queryset.update(hidden=False)
-        caching.changed(papers=touched, catalog=True, hard=True)
+        count = self._set_hidden(queryset, hidden=False)
         self.message_user(request, f"Unhid {count} papers.", messages.SUCCESS)
+
+    @staticmethod
+    def _set_hidden(queryset: QuerySet[Paper], *, hidden: bool) -> int:
+        touched = [PaperRef(*row) for row in queryset.values_list("arxiv_id", "listed_on")]
+        count = queryset.update(hidden=hidden)
+        caching.changed(papers=touched, catalog=True, hard=True)  # moderation shows at once
+        return count
 
 
 @admin.register(Upvote)

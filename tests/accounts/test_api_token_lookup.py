@@ -101,8 +101,9 @@ def test_the_token_lookup_is_prepared_after_a_few_calls(token):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_an_explicit_prepare_threshold_of_none_keeps_statements_unprepared(token):
-    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
-    connection.settings_dict["OPTIONS"]["prepare_threshold"] = None
+    options = connection.settings_dict["OPTIONS"]
+    before = dict(options)
+    options["prepare_threshold"] = None
     try:
         connection.close()  # a new connection and cursor read the option
         with connection.cursor() as cursor:
@@ -114,7 +115,8 @@ def test_an_explicit_prepare_threshold_of_none_keeps_statements_unprepared(token
             cursor.execute("SELECT count(*) FROM pg_prepared_statements")
             assert cursor.fetchone() == (0,)
     finally:
-        connection.settings_dict["OPTIONS"]["prepare_threshold"] = threshold
+        options.clear()
+        options.update(before)
         connection.close()
 
 

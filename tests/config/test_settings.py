@@ -97,11 +97,7 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("flag", "options"),
-    [
-        (None, "{'server_side_binding': True, 'prepare_threshold': 5}"),
-        ("false", "{'server_side_binding': True, 'prepare_threshold': None}"),
-    ],
+    ("flag", "options"), [(None, "{}"), ("false", "{'prepare_threshold': None}")]
 )
 def test_prepared_statements_can_be_turned_off_for_poolers(tmp_path, flag, options):
     env = {"DATABASE_URL": "postgres://u@db.invalid:5432/x"}
