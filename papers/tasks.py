@@ -10,11 +10,23 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.celery import retry_on_network, single_run
-from papers.services.ingestion import papers_ingest_arxiv_rss, papers_ingest_hf
+from papers.services.ingestion import (
+    ingest_runs_mark_interrupted,
+    papers_ingest_arxiv_rss,
+    papers_ingest_hf,
+)
 
 logger = logging.getLogger(__name__)
 
 SKIPPED = "skipped"
+
+
+def _earlier_runs_interrupted(source: str) -> None:
+    """Under the job's lock: runs of its source still "running" from before the lock's
+    lifetime (the task time limit, which no task outlives) belong to a dead process. (An
+    `ingest` command of that source running longer is shown so until it ends.)"""
+    lifetime = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    ingest_runs_mark_interrupted(source=source, started_before=timezone.now() - lifetime)
 
 
 @shared_task(name="papers.ingest_hf", ignore_result=True, **retry_on_network())
@@ -28,6 +40,7 @@ def ingest_hf(days: list[str] | None = None) -> str:
         if not acquired:
             logger.info("ingest_hf: another run holds the lock; skipped")
             return SKIPPED
+        _earlier_runs_interrupted("hf")
         if days:
             wanted = [date.fromisoformat(d) for d in days]
         else:  # late additions land on yesterday's list too
@@ -43,5 +56,6 @@ def ingest_arxiv_listings(categories: list[str] | None = None) -> str:
         if not acquired:
             logger.info("ingest_arxiv_listings: another run holds the lock; skipped")
             return SKIPPED
+        _earlier_runs_interrupted("arxiv-rss")
         categories = list(categories or settings.ARXIV_CATEGORIES)
         return papers_ingest_arxiv_rss(categories=categories).status

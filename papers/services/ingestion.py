@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,20 @@ def papers_ingest(
     caching.changed(papers=result.touched, catalog=bool(run.created))
     logger.info("ingest %s %s: %s", source, parameters, run.summary)
     return run
+
+
+INTERRUPTED = (
+    "interrupted: the process running it stopped before it ended; nothing of it was "
+    "written (a run writes in one transaction), the next run ingests it all"
+)
+
+
+def ingest_runs_mark_interrupted(*, source: str, started_before: datetime) -> int:
+    """Mark as failed the runs of `source` still said to be running that started before
+    `started_before`, whose process is gone (a worker killed, a machine lost)."""
+    return IngestRun.objects.filter(
+        source=source, status=IngestRun.Status.RUNNING, started_at__lt=started_before
+    ).update(status=IngestRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now())
 
 
 def _finish(run: IngestRun, *, status: str, error: str = "") -> None:
