@@ -98,9 +98,9 @@ def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
 
 def switches() -> dict[str, Switch]:
     """Each layer, switched off."""
+    from api import papers as api
     from caching import sessions, skeletons, store, users
     from config import ratelimit
-    from papers import api
     from papers import caching as papers_caching
 
     def rebuilt(key: str, build: Any, **kwargs: Any) -> Any:
