@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 Generation = tuple[int, int]  # (soft, hard)
 UNSET: Generation = (0, 0)
+Stamp = tuple[Generation, Generation]  # what generations.stamp says of a scope
 ALL = "all"  # the scope every entry depends on
 _HASH = "cache:generations"
 PING_SECONDS = 1.0
@@ -137,7 +138,7 @@ class Generations:
             for i, scope in enumerate(scopes)
         }
 
-    def stamp(self, scope: str) -> tuple[Generation, Generation]:
+    def stamp(self, scope: str) -> Stamp:
         """What a copy of one thing is checked against: its scope's generations and those
         of `all` (changed when announcements were lost, see owe_everything)."""
         found = self.read([scope, ALL])

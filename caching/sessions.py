@@ -17,13 +17,13 @@ from typing import Any
 
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
-from caching.generations import generations
+from caching.generations import Stamp, generations
 from caching.store import CACHE_DOWN, LRU
 
 logger = logging.getLogger(__name__)
 
 NEAR_SECONDS = 60
-_sessions: LRU[str, tuple[bytes, Any, float]] = LRU(8 * 2**20)
+_sessions: LRU[str, tuple[bytes, Stamp, float]] = LRU(8 * 2**20)
 
 
 def _scope(session_key: str) -> str:

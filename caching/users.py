@@ -19,11 +19,10 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.db.models import Model
 
-from caching.generations import Generation, generations
+from caching.generations import Stamp, generations
 from caching.store import CACHE_DOWN, LRU
 
 NEAR_SECONDS = 60
-Stamp = tuple[Generation, Generation]  # what generations.stamp says
 _users: LRU[Any, tuple[_Row, Stamp, float]] = LRU(8 * 2**20)
 _tokens: LRU[str, tuple[_Row, _Row, Stamp, Stamp, float]] = LRU(4 * 2**20)
 

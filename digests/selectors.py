@@ -34,8 +34,6 @@ class ConfirmationLinkExpired(Exception):
 
 def subscription_for_user(user: User) -> Subscription | None:
     """The member's subscription: the one linked to the account, else the one for its email."""
-    if not getattr(user, "is_authenticated", False):
-        return None
     match = Q(user=user)
     # Only an address the member proved is theirs: with email verification optional or off,
     # anybody can sign up with somebody else's address.

@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 from caching import announce, skeletons, store
-from caching.generations import ALL, generations
+from caching.generations import ALL, Stamp, generations
 from caching.responses import Body, send
 from caching.skeletons import MEMBER, Skeleton, hole
 from papers import selectors
@@ -353,7 +353,7 @@ def _add_votes(values: list[bytes], page: MemberPage, user: User, *, since: floa
         values += (encoded, _PRESSED[pk in marks])
 
 
-_marks: store.LRU[int, tuple[frozenset[int], Any]] = store.LRU(MARKS_BYTES)
+_marks: store.LRU[int, tuple[frozenset[int], Stamp]] = store.LRU(MARKS_BYTES)
 
 
 def member_marks(user: User) -> frozenset[int] | None:
