@@ -26,6 +26,14 @@ class User(AbstractUser):
     display_name = models.CharField(
         max_length=50, blank=True, help_text="Shown with what they submit; the handle if empty"
     )
+    notify_by_email = models.BooleanField(
+        "mail me mentions and replies",
+        default=True,
+        help_text="At most one mail an hour, to a confirmed address only",
+    )
+    muted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Muted by staff: may read and vote, not comment"
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

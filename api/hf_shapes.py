@@ -55,7 +55,7 @@ def object_id(kind: str, key: str) -> str:
 # A person's shape is declared once for the schema (HfUserSerializer) and built here as a
 # plain dict, without a serializer per person on every paper: tests/api/test_schema.py
 # checks every answer against the schema, so the two cannot drift apart.
-def _hf_person(*, key: str, username: str, fullname: str, avatar: str = "") -> dict[str, Any]:
+def hf_person(*, key: str, username: str, fullname: str, avatar: str = "") -> dict[str, Any]:
     return {
         "_id": key,
         "avatarUrl": avatar,
@@ -76,10 +76,10 @@ def hf_submitter(paper: Paper) -> dict[str, Any] | None:
     """Who submitted the paper: a member here, else the Hugging Face user, else nobody."""
     user = paper.submitted_by
     if user is not None:
-        return _hf_person(key=f"{user.pk:024x}", username=user.username, fullname=user.public_name)
+        return hf_person(key=f"{user.pk:024x}", username=user.username, fullname=user.public_name)
     person = paper.source_submitter
     if isinstance(person, dict) and person.get("user"):
-        return _hf_person(
+        return hf_person(
             key=object_id("hf-user", person["user"]),
             username=person["user"],
             fullname=person.get("fullname", ""),
@@ -105,7 +105,7 @@ def hf_authors(paper: Paper) -> list[dict[str, Any]]:
     for index, author in enumerate(paper.authors):
         username = author.get("hf_user")
         user = (
-            _hf_person(
+            hf_person(
                 key=object_id("hf-user", username), username=username, fullname=author["name"]
             )
             if username

@@ -7,7 +7,7 @@ from csp.decorators import csp_update
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import errors
+from api import discussions, errors
 from api import papers as api
 from api.accounts import HfWhoAmIApi, WhoAmIApi
 from papers.sources.records import OLD_ID
@@ -39,6 +39,31 @@ urlpatterns = [
         "papers/<api_paper_id:paper_id>/upvote",
         api.PaperUpvoteApi.as_view(),
         name="paper-upvote",
+    ),
+    path(
+        "papers/<api_paper_id:paper_id>/comment",
+        discussions.PaperCommentApi.as_view(),
+        name="paper-comment",
+    ),
+    path(
+        "papers/<api_paper_id:paper_id>/comments",
+        discussions.PaperCommentsApi.as_view(),
+        name="paper-comments",
+    ),
+    path(
+        "papers/<api_paper_id:paper_id>/comment/<int:comment_id>",
+        discussions.CommentApi.as_view(),
+        name="comment",
+    ),
+    path(
+        "papers/<api_paper_id:paper_id>/comment/<int:comment_id>/reply",
+        discussions.CommentReplyApi.as_view(),
+        name="comment-reply",
+    ),
+    path(
+        "papers/<api_paper_id:paper_id>/comment/<int:comment_id>/react",
+        discussions.CommentReactionApi.as_view(),
+        name="comment-react",
     ),
     path("papers/<api_paper_id:paper_id>", api.PaperInfoApi.as_view(), name="paper"),
     path("whoami", WhoAmIApi.as_view(), name="whoami"),

@@ -134,7 +134,7 @@ class _Generator:
         with connection.cursor() as cursor, transaction.atomic():
             columns = (
                 "password, is_superuser, username, first_name, last_name, email, is_staff, "
-                "is_active, date_joined, display_name"
+                "is_active, date_joined, display_name, notify_by_email"
             )
             with cursor.cursor.copy(f"COPY accounts_user ({columns}) FROM STDIN") as copy:
                 for n in range(start, start + count):
@@ -150,6 +150,7 @@ class _Generator:
                             True,
                             now,
                             "",
+                            True,
                         )
                     )
         self.say(f"members: {count:,}")

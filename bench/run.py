@@ -15,7 +15,9 @@ start them. `make bench` runs this with the defaults:
    (bench.http --all);
 4. what each caching layer saves per request, in process (bench.layers);
 5. the upvote storm (bench.upvote_storm);
-6. digests: 10,000 subscribers to a local SMTP server, in a database of their own
+6. discussions: 100 members commenting through the API on hot papers, and the paper page
+   with 500 comments against the baseline (bench.discussions);
+7. digests: 10,000 subscribers to a local SMTP server, in a database of their own
    (bench.digests);
 
 then prints the table, writes docs/BENCHMARKS.md (the tables, the targets, and the notes of
@@ -71,10 +73,12 @@ class Sizes:
     http_duration: int
     storm_clients: int
     storm_seconds: int
+    comment_clients: int = 100
+    comment_seconds: int = 20
 
 
 FULL = Sizes(100_000, 20_000, 1_000_000, 10_000, 100_000, 10_000, 5, 200, 20)
-QUICK = Sizes(2_000, 500, 20_000, 200, 2_000, 300, 1, 50, 5)
+QUICK = Sizes(2_000, 500, 20_000, 200, 2_000, 300, 1, 50, 5, 20, 3)
 
 
 def database_url_for(url: str, name: str) -> str:
@@ -433,6 +437,57 @@ def layers_section(layers: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def discussions_section(found: dict[str, Any] | None) -> list[str]:
+    """Comments posted through the API at once, and the paper page with 500 comments."""
+    if not found:
+        return []
+    storm, page = found["storm"], found["page"]
+    return [
+        "## Discussions",
+        "",
+        f"{storm['clients']} members with a token each post comments through the API "
+        f"(`POST /api/papers/<id>/comment`) on the {storm['papers']} most upvoted papers of the "
+        "busiest day, with wrk (bench/discussions.py). Drift counts the papers whose "
+        "`comment_count` differs from their shown comments afterwards.",
+        "",
+        markdown_table(
+            ["clients", "seconds", "comments", "comments/s", "errors", "p50 ms", "p99 ms", "drift"],
+            [
+                [
+                    _n(storm["clients"]),
+                    _n(storm["seconds"]),
+                    _n(storm["comments"]),
+                    _n(storm["comments_per_s"]),
+                    _n(storm["errors"]),
+                    f"{storm['p50_ms']:.1f}",
+                    f"{storm['p99_ms']:.1f}",
+                    _n(storm["drift"]),
+                ]
+            ],
+        ),
+        "",
+        f"Then the next paper of that day gets exactly {page['comments']} comments (a third "
+        f"of them replies) and its page (`{page['path']}`) is measured like the pages above, with "
+        "wrk at 10 connections alternating with the baseline:",
+        "",
+        markdown_table(
+            ["audience", "req/s", "p50 ms", "p99 ms", "baseline req/s", "ratio"],
+            [
+                [
+                    audience,
+                    _n(page[audience]["rps"]),
+                    f"{page[audience]['p50']:.2f}",
+                    f"{page[audience]['p99']:.2f}",
+                    _n(page[audience]["baseline_rps"]),
+                    f"{page[audience]['ratio']:.2f}",
+                ]
+                for audience in ("visitor", "member")
+            ],
+        ),
+        "",
+    ]
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
     """Ratios per endpoint, one bar per phase, with the two ratio targets."""
     import matplotlib
@@ -658,6 +713,7 @@ def report(
         f"Client: {storm.get('client', 'see bench/upvote_storm.py')}. Drift counts the papers "
         "whose `upvote_count` differs from their rows after the storm.",
         "",
+        *discussions_section(results.get("discussions")),
         "## Ingestion from a Hugging Face-format file",
         "",
         markdown_table(
@@ -815,6 +871,20 @@ def main() -> None:
             show=shown,
         )
         run(
+            "discussions",
+            [
+                "-m",
+                "bench.discussions",
+                f"--clients={sizes.comment_clients}",
+                f"--seconds={sizes.comment_seconds}",
+                f"--page-seconds={sizes.http_duration}",
+                "--json",
+                str(scratch / "discussions.json"),
+            ],
+            step_env=env,
+            show=shown,
+        )
+        run(
             "digests",
             [
                 "-m",
@@ -826,7 +896,7 @@ def main() -> None:
             step_env=digests_env,
             show=f"DATABASE_URL={digests_url}",
         )
-        for name in ("ingest", "http", "layers", "storm", "digests"):
+        for name in ("ingest", "http", "layers", "storm", "discussions", "digests"):
             results[name] = json.loads((scratch / f"{name}.json").read_text())
     # The commands as a reader runs them (JSON outputs go to a temporary folder).
     commands = [c.replace(f" --json {scratch}/", " --json ") for c in commands]

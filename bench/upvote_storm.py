@@ -63,7 +63,8 @@ FORWARDED_HTTPS = {"X-Forwarded-Proto": "https"}  # production settings redirect
 # wrk runs one thread per member with one connection each: a thread has at most one
 # request in flight, so response() knows which request it answers and checks it. Threads
 # are cheap next to the server's work (each mostly waits in epoll).
-WRK_SCRIPT = r"""
+# The part every storm shares: thread i is member i, with the i-th token of the file.
+WRK_MEMBERS = r"""
 local first_thread, threads = 0, {}
 
 function setup(thread)
@@ -72,7 +73,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-function init(args)
+function member(args)
   -- args: the tokens file (one a line), the hot papers' ids (comma-separated), a seed
   local n = 0
   for line in io.lines(args[1]) do
@@ -82,6 +83,13 @@ function init(args)
   papers = {}
   for id in string.gmatch(args[2], "[^,]+") do papers[#papers + 1] = id end
   math.randomseed(tonumber(args[3]) + index)
+end
+"""
+WRK_SCRIPT = (
+    WRK_MEMBERS
+    + r"""
+function init(args)
+  member(args)
   local headers = function()
     return {Authorization = "Bearer " .. token, ["X-Forwarded-Proto"] = "https"}
   end
@@ -151,6 +159,7 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(99)))
 end
 """
+)
 
 
 @dataclass(slots=True)

@@ -49,7 +49,7 @@ DEFAULT_TTL = 600  # seconds an entry is kept in the shared cache
 NEAR_BYTES = 64 * 2**20  # this process's copies
 # Part of every shared key: change it with the shape of what is kept, so that processes
 # running the new code never read entries written by the old.
-SHAPES = "2026-11-29.1"
+SHAPES = "2026-12-03.1"
 
 
 class Built(NamedTuple):

@@ -65,6 +65,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": crontab(minute=30),
             "options": {"expires": 3600},
         },
+        "mail-comment-notifications": {
+            "task": "discussions.mail_notifications",
+            "schedule": crontab(minute="*/5"),
+            "options": {"expires": 300},
+        },
         "purge-unconfirmed-subscriptions": {
             "task": "digests.purge_unconfirmed",
             "schedule": crontab(minute=45, hour=3),

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "accounts",
     "papers",
     "digests",
+    "discussions",
     "people",
 ]
 
@@ -205,6 +206,15 @@ SOURCE_BACKOFF_SECONDS = env_float("SOURCE_BACKOFF_SECONDS", 1.0, minimum=0)
 SUBMISSIONS_PER_DAY = env_int("SUBMISSIONS_PER_DAY", 10, minimum=0)
 # Every submission attempt counts (one for a paper arXiv does not have, too).
 SUBMISSION_ATTEMPTS_PER_HOUR = env_int("SUBMISSION_ATTEMPTS_PER_HOUR", 30, minimum=1)
+# Discussions: comment length and rates; members younger than NEW_MEMBER_DAYS get the
+# stricter rate. Mention and reply notifications: one mail per member per interval at most.
+COMMENT_MAX_CHARS = env_int("COMMENT_MAX_CHARS", 10_000, minimum=1)
+COMMENTS_PER_HOUR = env_int("COMMENTS_PER_HOUR", 30, minimum=1)
+NEW_MEMBER_COMMENTS_PER_HOUR = env_int("NEW_MEMBER_COMMENTS_PER_HOUR", 5, minimum=1)
+NEW_MEMBER_DAYS = env_int("NEW_MEMBER_DAYS", 3, minimum=0)
+REACTIONS_PER_HOUR = env_int("REACTIONS_PER_HOUR", 300, minimum=1)
+REPORTS_PER_HOUR = env_int("REPORTS_PER_HOUR", 20, minimum=1)
+NOTIFICATION_MAIL_EVERY_MINUTES = env_int("NOTIFICATION_MAIL_EVERY_MINUTES", 60, minimum=1)
 DEMO_DATA_FILE = BASE_DIR / "papers" / "demo" / "hf_daily_papers_2026-06-12.json"
 
 LOGGING = {

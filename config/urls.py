@@ -16,8 +16,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("accounts.urls")),
-    path("accounts/", include("people.urls")),
+    path("", include("people.urls")),
     path("api/", include("api.urls")),
     path("digests/", include("digests.urls")),
+    path("", include("discussions.urls")),
     path("", include("papers.urls")),
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, NamedTuple, Protocol, cast
 from urllib.parse import quote
@@ -101,6 +101,7 @@ def changed(
     catalog: bool = False,
     hard: bool = False,
     everything: bool = False,
+    hard_scopes: Iterable[str] = (),
 ) -> None:
     """Say what a write changed, once it is committed (at once outside a transaction).
 
@@ -108,13 +109,15 @@ def changed(
     with its old and its new day). `member_id`: a member whose own votes changed. `votes`:
     {paper id: votes shown} after a vote, announced to every process. `catalog`: papers
     appeared or disappeared. `hard`: what changed must not be shown late, even for a
-    second (a paper hidden by a moderator).
+    second (a paper hidden by a moderator). `hard_scopes`: other scopes changed at once
+    (a paper's discussion: its author must see their comment on the next page).
     """
     papers = list(papers)
     scopes = {ALL} if everything or len(papers) > BULK_PAPERS else scopes_of(papers)
     if catalog:
         scopes.add("catalog")
     member = {voter_scope(member_id)} if member_id is not None else set()
+    member.update(hard_scopes)
     facts = {f"votes:{pk}": str(count) for pk, count in (votes or {}).items()}
     if hard:
         announce(hard=scopes | member, facts=facts)
@@ -243,6 +246,8 @@ class Loaded(NamedTuple):
     shown: list[Paper]  # every paper whose votes the page shows, the cards' included
     terms: list[str] = []  # search terms to mark on the cards
     scopes: Iterable[str] = ()  # scopes found while reading (see caching.store.fetch)
+    # Parts rendered for the audience (member or not): {context name: render(member)}.
+    parts: Mapping[str, Callable[[bool], str]] = {}
 
 
 class PageValue(NamedTuple):
@@ -252,7 +257,8 @@ class PageValue(NamedTuple):
 
 class MemberPage(NamedTuple):
     """A members' skeleton compiled for filling: its holes are indexes into a list of
-    values made for each request: [csrf, label, email, count 1, mark 1, count 2, ...]."""
+    values made for each request: [csrf, label, email, count 1, mark 1, count 2, ...,
+    then the `extras`: holes a page's sections fill for the member]."""
 
     statics: tuple[bytes, ...]
     pick: operator.itemgetter[Any]  # the values in the order of the holes
@@ -260,6 +266,7 @@ class MemberPage(NamedTuple):
     facts: tuple[str, ...]  # the key of each paper's announced votes
     counts: tuple[int, ...]  # votes when built
     encoded: tuple[bytes, ...]  # the same, as they are written
+    extras: tuple[str, ...]  # the other holes, in their order in the list
 
     @classmethod
     def compile(cls, value: PageValue) -> MemberPage:
@@ -267,6 +274,9 @@ class MemberPage(NamedTuple):
         for i, pk in enumerate(value.votes):
             slots[f"count:{pk}"] = 3 + 2 * i
             slots[f"pressed:{pk}"] = 4 + 2 * i
+        extras = tuple(dict.fromkeys(name for name in value.skeleton.holes if name not in slots))
+        for i, name in enumerate(extras):
+            slots[name] = 3 + 2 * len(value.votes) + i
         indexes = [slots[name] for name in value.skeleton.holes]
         counts = tuple(value.votes.values())
         return cls(
@@ -277,6 +287,7 @@ class MemberPage(NamedTuple):
             facts=tuple(f"votes:{pk}" for pk in value.votes),
             counts=counts,
             encoded=tuple(str(count).encode() for count in counts),
+            extras=extras,
         )
 
     def fill(self, values: list[bytes]) -> bytes:
@@ -295,10 +306,12 @@ def respond(
     here: Callable[[], str],
     scopes: Iterable[str] = (),
     max_age: float = store.DEFAULT_TTL,
+    personal: Callable[[User, Sequence[str]], Mapping[str, bytes]] | None = None,
 ) -> HttpResponse:
     """The page at `here()` (its canonical path, made only when the page is built): `load`
     reads what it shows, `scopes` says what it depends on before reading; `key` names it
-    among the cached pages."""
+    among the cached pages. `personal` fills the holes the page's parts left for a member
+    (given their names; an unfilled one is left empty)."""
     member = request.user.is_authenticated
     messages = get_messages(request)
     if not member and not len(messages):
@@ -328,10 +341,14 @@ def respond(
             escape(user.email).encode(),
         ]
         _add_votes(values, page, user, since=entry.snapshot_at)
+        if page.extras:
+            filled = personal(user, page.extras) if personal is not None else {}
+            values += [filled.get(name, b"") for name in page.extras]
     else:
         values = [b"", b"", b""]
         for encoded in page.encoded:
             values += (encoded, b"false")
+        values += [b""] * len(page.extras)
     return HttpResponse(page.fill(values))
 
 
@@ -391,6 +408,7 @@ def _build(
     login_next = quote(path, safe="/")
     context = {
         **loaded.context,
+        **{name: mark_safe(render(member)) for name, render in loaded.parts.items()},
         "cards_html": cards_html(loaded.cards, member=member, today=today),
         "here": path,
         "login_next": login_next,

@@ -60,7 +60,10 @@ class Paper(models.Model):
     source_upvotes = models.PositiveIntegerField(
         default=0, help_text="Community upvotes on Hugging Face"
     )
-    comment_count = models.PositiveIntegerField(default=0)
+    comment_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Comments here: always the shown Comment rows"
+    )
+    source_comments = models.PositiveIntegerField(default=0, help_text="Comments on Hugging Face")
     hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
 
     # Filled by a database trigger on PostgreSQL (see migration 0002); unused on SQLite.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from datetime import date
 from urllib.parse import urlencode
 
@@ -19,12 +20,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from accounts.authentication import vote_allowed
-from accounts.models import MemberRequest
+from accounts.models import MemberRequest, User
 from config.params import page_number
 from papers import caching as pages
+from papers import sections as paper_sections
 from papers import selectors
 from papers.caching import Loaded, vote_holes, vote_mark
 from papers.markdown import paper_as_markdown
+from papers.models import Paper
 from papers.periods import Period, parse_period, period_of
 from papers.services import submissions, votes
 from papers.sources import arxiv
@@ -175,18 +178,41 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             raise Http404("No such paper here")
         related = pages.related_papers(found)
         context = {"paper": found, "vote": vote_holes(found.pk), "related": related}
+        parts = {"sections_html": functools.partial(_render_sections, sections, found)}
         return Loaded(
-            context, cards=related, shown=[found, *related], scopes=pages.paper_scopes(related)
+            context,
+            cards=related,
+            shown=[found, *related],
+            scopes=pages.paper_scopes(related),
+            parts=parts,
         )
 
+    def personal(user: User, holes: Sequence[str]) -> dict[str, bytes]:
+        values: dict[str, bytes] = {}
+        for section in sections:
+            values.update(section.personal(user, holes))
+        return values
+
+    sections = paper_sections.registered()
     return pages.respond(
         request,
         key=f"paper|{canonical}",
         template="papers/paper.html",
         load=load,
         here=lambda: reverse("papers:paper", args=[canonical]),
-        scopes=[f"paper:{canonical}", "catalog"],
+        scopes=[
+            f"paper:{canonical}",
+            "catalog",
+            *(scope for section in sections for scope in section.scopes(canonical)),
+        ],
+        personal=personal,
     )
+
+
+def _render_sections(
+    sections: Sequence[paper_sections.PaperSection], paper: Paper, member: bool
+) -> str:
+    return "".join(section.render(paper, member=member) for section in sections)
 
 
 @require_GET

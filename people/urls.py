@@ -7,6 +7,8 @@ from people import views
 app_name = "people"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("profile/", views.profile, name="profile"),
-    path("profile/name", views.display_name, name="display-name"),
+    path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/profile/name", views.display_name, name="display-name"),
+    path("accounts/profile/notifications", views.notifications, name="notifications"),
+    path("u/<str:handle>", views.member, name="member"),
 ]

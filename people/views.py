@@ -7,16 +7,17 @@ from http import HTTPStatus
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.forms import DisplayNameForm
-from accounts.models import MemberRequest
+from accounts.models import MemberRequest, User
 from accounts.services import member_set_display_name
 from accounts.views import tokens_context
 from config.params import page_number
+from discussions.selectors import member_comments
 from people.selectors import member_profile
 
 
@@ -27,6 +28,7 @@ def _profile_page(
     context = {
         "profile": profile,
         "subscription": profile.subscription,
+        "comments": member_comments(request.user),
         "name_form": name_form
         or DisplayNameForm(initial={"display_name": getattr(request.user, "display_name", "")}),
     }
@@ -53,3 +55,28 @@ def display_name(request: MemberRequest) -> HttpResponse:
     member_set_display_name(user=request.user, name=form.cleaned_data["display_name"])
     messages.success(request, "Your display name is saved.")
     return redirect("people:profile")
+
+
+@never_cache
+@login_required
+@require_POST
+def notifications(request: MemberRequest) -> HttpResponse:
+    """Whether mentions and replies are mailed to the member."""
+    wanted = request.POST.get("notify_by_email") == "on"
+    User.objects.filter(pk=request.user.pk).update(notify_by_email=wanted)
+    if wanted:
+        messages.success(request, "Mentions and replies will be mailed to you, at most hourly.")
+    else:
+        messages.success(request, "No more mails about mentions and replies.")
+    return redirect("people:profile")
+
+
+@require_safe
+def member(request: HttpRequest, handle: str) -> HttpResponse:
+    """A member's public page: their name and their comments."""
+    found = User.objects.filter(username=handle, is_active=True).first()
+    if found is None:
+        raise Http404("No such member")
+    return render(
+        request, "people/member.html", {"member": found, "comments": member_comments(found)}
+    )

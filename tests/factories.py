@@ -39,3 +39,15 @@ class UpvoteFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     paper = factory.SubFactory(PaperFactory)
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    """A comment written straight to the table (the services count and announce)."""
+
+    class Meta:
+        model = "discussions.Comment"
+
+    paper = factory.SubFactory(PaperFactory)
+    author = factory.SubFactory(UserFactory)
+    body = factory.Faker("sentence", nb_words=12)
+    html = factory.LazyAttribute(lambda c: f"<p>{c.body}</p>")

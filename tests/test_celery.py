@@ -68,6 +68,7 @@ def test_beat_schedule_has_every_job_at_the_times_from_settings(settings):
         "ingest-hf-daily-papers": "papers.ingest_hf",
         "ingest-arxiv-listings": "papers.ingest_arxiv_listings",
         "send-daily-digests": "digests.send_due",
+        "mail-comment-notifications": "discussions.mail_notifications",
         "send-weekly-digests": "digests.send_due",
         "retry-digest-deliveries": "digests.send_retries",
         "remind-unconfirmed-subscribers": "digests.remind_unconfirmed",

@@ -27,7 +27,7 @@ METADATA_FIELDS = (
 # Fields only Hugging Face knows: replaced whenever a record carries them.
 COMMUNITY_FIELDS = (
     "source_upvotes",
-    "comment_count",
+    "source_comments",
     "github_repo",
     "github_stars",
     "project_page",
@@ -44,7 +44,7 @@ _EMPTY: dict[str, Any] = {
     "primary_category": "",
     "categories": [],
     "source_upvotes": 0,
-    "comment_count": 0,
+    "source_comments": 0,
     "github_repo": "",
     "project_page": "",
     "ai_summary": "",
@@ -65,7 +65,7 @@ def _record_values(record: PaperRecord) -> dict[str, Any]:
         "primary_category": record.primary_category or None,
         "categories": record.categories or None,
         "source_upvotes": record.source_upvotes,
-        "comment_count": record.comment_count,
+        "source_comments": record.source_comments,
         "github_repo": record.github_repo,
         "github_stars": record.github_stars,
         "project_page": record.project_page,

@@ -36,7 +36,15 @@ WRITE_CHUNK = 1_000  # papers per COPY and INSERT in a big write
 
 # The columns a bulk write fills, in COPY order, after the id of a new paper; the search
 # vector comes last.
-_COPY_FIELDS = ("arxiv_id", *WRITTEN_FIELDS, "upvote_count", "hidden", "created_at", "updated_at")
+_COPY_FIELDS = (
+    "arxiv_id",
+    *WRITTEN_FIELDS,
+    "upvote_count",
+    "comment_count",
+    "hidden",
+    "created_at",
+    "updated_at",
+)
 # The JSONFields among them (tests/papers/test_postgresql_loader.py checks them against
 # the model).
 _JSON_FIELDS = frozenset(
@@ -104,6 +112,7 @@ def _copy_row(arxiv_id: str, values: dict[str, Any], now: datetime) -> tuple[Any
             for name in WRITTEN_FIELDS
             for value in (values[name],)
         ],
+        0,
         0,
         False,
         now,

@@ -96,7 +96,7 @@ def validate_record(record: PaperRecord, *, now: datetime) -> PaperRecord:
         EARLIEST.date() <= record.listed_on <= (now + timedelta(days=2)).date()
     ):
         raise RecordRejected(f"listing date {record.listed_on} is out of range")
-    for name in ("source_upvotes", "comment_count", "github_stars"):
+    for name in ("source_upvotes", "source_comments", "github_stars"):
         value = getattr(record, name)
         if value is not None and not 0 <= value < 2**31:
             raise RecordRejected(f"{name} {value} is out of range")

@@ -105,7 +105,7 @@ def parse_item(item: Any) -> PaperRecord:
         published_at=parse_iso_datetime(published) if published else None,
         listed_on=parse_iso_datetime(listed).date() if listed else None,
         source_upvotes=_optional_int(paper, "upvotes"),
-        comment_count=_optional_int(item, "numComments"),
+        source_comments=_optional_int(item, "numComments"),
         github_repo=_optional_str(paper, "githubRepo"),
         github_stars=_optional_int(paper, "githubStars"),
         project_page=_optional_str(paper, "projectPage"),

@@ -79,7 +79,7 @@ class PaperRecord:
     categories: list[str] = field(default_factory=list)
     # Community data, from Hugging Face only.
     source_upvotes: int | None = None
-    comment_count: int | None = None
+    source_comments: int | None = None
     github_repo: str | None = None
     github_stars: int | None = None
     project_page: str | None = None

@@ -64,7 +64,7 @@ def test_hf_file_creates_every_paper_with_its_fields():
     assert paper.github_repo == "https://github.com/MiniMax-AI/MSA"
     assert paper.github_stars == 251
     assert paper.organization["name"] == "MiniMaxAI"
-    assert paper.comment_count == 4
+    assert paper.source_comments == 4
     assert paper.thumbnail_url.endswith("/2606.13392.png")
     assert paper.ai_keywords
     assert paper.ai_summary

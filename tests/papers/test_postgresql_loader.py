@@ -308,9 +308,10 @@ def test_the_garbage_collector_runs_again_after_an_ingestion():
 INSERT_WITH_VECTOR = (
     "INSERT INTO papers_paper (arxiv_id, title, abstract, authors, listed_on, "
     "primary_category, categories, github_repo, project_page, ai_summary, ai_keywords, "
-    "thumbnail_url, upvote_count, source_upvotes, comment_count, hidden, created_at, "
-    "updated_at, search_vector) VALUES (%s, 'Real title', '', '[]', '2026-04-01', '', '[]', "
-    "'', '', '', '[]', '', 0, 0, 0, false, now(), now(), 'planted'::tsvector)"
+    "thumbnail_url, upvote_count, source_upvotes, comment_count, source_comments, hidden, "
+    "created_at, updated_at, search_vector) VALUES (%s, 'Real title', '', '[]', "
+    "'2026-04-01', '', '[]', '', '', '', '[]', '', 0, 0, 0, 0, false, now(), now(), "
+    "'planted'::tsvector)"
 )
 
 

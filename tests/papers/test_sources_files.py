@@ -83,7 +83,7 @@ def test_flat_paper_info_object_is_one_record_with_its_community_data():
     assert paper.organization["name"] == "pathwaycom"
     assert paper.source_submitter["user"] == "janchorowski"
     # The flat object has no list-entry fields.
-    assert paper.comment_count is None
+    assert paper.source_comments is None
     assert paper.thumbnail_url is None
 
 

@@ -93,7 +93,7 @@ def test_caltech_paper_reads_field_by_field(hf_server, daily_items):
     assert paper.published_at.utcoffset().total_seconds() == 0
     assert paper.listed_on == date(2026, 6, 12)
     assert paper.source_upvotes == 0
-    assert paper.comment_count == 2
+    assert paper.source_comments == 2
     assert paper.github_repo is None
     assert paper.github_stars is None
     assert paper.project_page is None
@@ -134,7 +134,7 @@ def test_webchallenger_paper_has_repo_project_page_and_a_claimed_author(hf_serve
     assert paper.published_at == datetime(2026, 6, 9, tzinfo=UTC)
     assert paper.listed_on == date(2026, 6, 12)
     assert paper.source_upvotes == 2
-    assert paper.comment_count == 2
+    assert paper.source_comments == 2
     assert paper.github_repo == "https://github.com/jayoohwang1/webchallenger"
     assert paper.github_stars == 2
     assert paper.project_page == "https://jayoohwang1.github.io/webchallenger-site/"
@@ -180,7 +180,7 @@ def test_minimax_paper_keeps_eleven_authors_in_order_with_their_accounts(hf_serv
     ]
     assert paper.published_at == datetime(2026, 6, 11, tzinfo=UTC)
     assert paper.source_upvotes == 103
-    assert paper.comment_count == 4
+    assert paper.source_comments == 4
     assert paper.github_repo == "https://github.com/MiniMax-AI/MSA"
     assert paper.github_stars == 251
     assert paper.project_page is None
@@ -396,6 +396,6 @@ def test_flat_paper_object_reads_like_a_list_entry():
     assert paper.abstract == "An abstract."
     assert paper.authors == [Author(name="Ann Author")]
     assert paper.source_upvotes == 7
-    assert paper.comment_count is None
+    assert paper.source_comments is None
     assert paper.thumbnail_url is None
     assert paper.ai_keywords is None
