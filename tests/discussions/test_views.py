@@ -110,7 +110,7 @@ def test_each_member_sees_their_own_reactions(alice, bob, paper, commit):
     fire = re.compile(r'value="🔥" class="reaction" aria-pressed="(\w+)"')
     assert fire.search(page(member(bob), paper))[1] == "true"
     assert fire.search(page(member(alice), paper))[1] == "false"
-    assert 'aria-label="🔥: 1"' in page(Client(), paper)
+    assert '<span class="reaction">🔥 <span class="count">1</span></span>' in page(Client(), paper)
 
 
 def test_reply_edit_react_and_delete_as_plain_forms(alice, bob, paper, commit):
@@ -228,6 +228,7 @@ def test_a_comment_rebuilds_only_its_papers_card(alice, commit):
     assert len(other_pages) == 0  # pages that do not show `a` are served as they were
     assert rendered == [a.arxiv_id]  # its day is rebuilt from b's kept card and a new one
     assert b.arxiv_id in its_day
+    assert '1<span class="visually-hidden"> comment</span>' in its_day  # a's card counts it
 
 
 def test_recent_discussions_and_the_discussion_feed(alice, paper, commit):
