@@ -5,6 +5,7 @@ session), rate-limited per member like the site."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -286,6 +287,22 @@ class CommentApi(_MemberWrite):
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
+_EMOJI = " ".join(REACTIONS)
+
+
+def _reaction_schema(operation_id: str, summary: str, description: str) -> Callable[..., Any]:
+    """The OpenAPI description of adding or taking back a reaction (both idempotent)."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=f"{description} Idempotent.".strip(),
+        tags=[DISCUSSIONS_TAG],
+        parameters=[_paper_id, _comment_id],
+        request=ReactionInputSerializer,
+        responses={HTTPStatus.OK: ReactionStateSerializer, **_WRITE_ERRORS},
+    )
+
+
 class CommentReactionApi(_MemberWrite):
     def _react(self, request: Request, paper_id: str, comment_id: int, *, on: bool) -> Response:
         given = ReactionInputSerializer(data=request.data)
@@ -302,27 +319,11 @@ class CommentReactionApi(_MemberWrite):
             return _refused(exc)
         return Response({"reaction": state.emoji, "reacted": state.reacted, "count": state.count})
 
-    @extend_schema(
-        operation_id="paper_comment_react",
-        summary="React to a comment",
-        description=f"One of {' '.join(REACTIONS)}; idempotent.",
-        tags=[DISCUSSIONS_TAG],
-        parameters=[_paper_id, _comment_id],
-        request=ReactionInputSerializer,
-        responses={HTTPStatus.OK: ReactionStateSerializer, **_WRITE_ERRORS},
-    )
+    @_reaction_schema("paper_comment_react", "React to a comment", f"One of {_EMOJI}.")
     def post(self, request: Request, paper_id: str, comment_id: int) -> Response:
         return self._react(request, paper_id, comment_id, on=True)
 
-    @extend_schema(
-        operation_id="paper_comment_unreact",
-        summary="Take back a reaction",
-        description="Idempotent.",
-        tags=[DISCUSSIONS_TAG],
-        parameters=[_paper_id, _comment_id],
-        request=ReactionInputSerializer,
-        responses={HTTPStatus.OK: ReactionStateSerializer, **_WRITE_ERRORS},
-    )
+    @_reaction_schema("paper_comment_unreact", "Take back a reaction", "")
     def delete(self, request: Request, paper_id: str, comment_id: int) -> Response:
         return self._react(request, paper_id, comment_id, on=False)
 

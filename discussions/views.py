@@ -93,6 +93,14 @@ def _write(request: MemberRequest, paper: Paper, parent: Comment | None) -> Http
     return _done(request, paper, comment)
 
 
+def _refused_under(
+    request: MemberRequest, error: services.CommentError, comment: Comment
+) -> HttpResponse:
+    """An action on a comment with no form of its own: the error goes under the comment."""
+    target = f"#slot-{comment.pk}"
+    return _refused(request, error, paper=comment.paper, form_id="", action="", target=target)
+
+
 @login_required
 @require_POST
 def post(request: MemberRequest, arxiv_id: str) -> HttpResponse:
@@ -155,9 +163,7 @@ def delete(request: MemberRequest, comment_id: int) -> HttpResponse:
     try:
         services.comment_delete(user=request.user, comment=comment)
     except services.CommentError as exc:
-        return _refused(
-            request, exc, paper=comment.paper, form_id="", action="", target=f"#slot-{comment.pk}"
-        )
+        return _refused_under(request, exc, comment)
     return _done(request, comment.paper, None)
 
 
@@ -178,9 +184,7 @@ def react(request: MemberRequest, comment_id: int) -> HttpResponse:
             user=request.user, comment=comment, emoji=request.POST.get("emoji", "")
         )
     except services.CommentError as exc:
-        return _refused(
-            request, exc, paper=comment.paper, form_id="", action="", target=f"#slot-{comment.pk}"
-        )
+        return _refused_under(request, exc, comment)
     return _done(request, comment.paper, comment)
 
 

@@ -49,6 +49,7 @@ PARAMETERS: dict[str | None, list[str]] = {
     "daily-papers": ["date", "week", "month", "submitter", "sort", "p", "limit"],
     "papers": ["since", "until", "q", "has_github", "min_upvotes", "cursor", "limit"],
     "paper-search": ["q", "limit"],
+    "paper-comments": ["p", "limit"],
     "profile": ["page"],
     "subscribe": ["email", "frequency", "keywords"],
     "account_login": ["next"],
