@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "papers",
     "digests",
     "discussions",
+    "readinglists",
     "people",
 ]
 

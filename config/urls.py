@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("digests/", include("digests.urls")),
     path("", include("discussions.urls")),
+    path("", include("readinglists.urls")),
     path("", include("papers.urls")),
 ]

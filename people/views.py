@@ -19,6 +19,7 @@ from accounts.views import tokens_context
 from config.params import page_number
 from discussions.selectors import member_comments
 from people.selectors import member_profile
+from readinglists.selectors import member_collections, public_collections
 
 
 def _profile_page(
@@ -29,6 +30,7 @@ def _profile_page(
         "profile": profile,
         "subscription": profile.subscription,
         "comments": member_comments(request.user),
+        "collections": member_collections(request.user),
         "name_form": name_form
         or DisplayNameForm(initial={"display_name": getattr(request.user, "display_name", "")}),
     }
@@ -78,5 +80,11 @@ def member(request: HttpRequest, handle: str) -> HttpResponse:
     if found is None:
         raise Http404("No such member")
     return render(
-        request, "people/member.html", {"member": found, "comments": member_comments(found)}
+        request,
+        "people/member.html",
+        {
+            "member": found,
+            "comments": member_comments(found),
+            "collections": public_collections(found),
+        },
     )

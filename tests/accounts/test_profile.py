@@ -10,7 +10,8 @@ from allauth.account.models import EmailAddress
 from accounts.services import api_token_create
 from digests.models import Subscription
 from people.selectors import PROFILE_PAGE_SIZE
-from tests.factories import PaperFactory, UpvoteFactory
+from readinglists.services import collection_create, item_add
+from tests.factories import CommentFactory, PaperFactory, UpvoteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,9 +68,15 @@ def test_profile_costs_a_constant_number_of_queries(client, alice, django_assert
     for name in ("laptop", "ci", "notebook"):
         api_token_create(user=alice, name=name)
     Subscription.objects.create(email="alice@example.org", user=alice)
+    for paper in PaperFactory.create_batch(5):
+        CommentFactory(author=alice, paper=paper)
+        item_add(
+            user=alice, collection=collection_create(owner=alice, name=paper.title), paper=paper
+        )
     client.force_login(alice)
 
-    with django_assert_max_num_queries(6):
+    # Session and user, upvotes, subscription, tokens, comments, collections.
+    with django_assert_max_num_queries(8):
         response = client.get("/accounts/profile/")
 
     assert response.status_code == HTTPStatus.OK
