@@ -20,6 +20,21 @@ class ArxivIdConverter:
 
 register_converter(ArxivIdConverter, "arxiv")
 
+
+class CitationFormatConverter:
+    """The export formats of papers/citations.py: `bib` or `csl.json`."""
+
+    regex = r"bib|csl\.json"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(CitationFormatConverter, "citation")
+
 app_name = "papers"
 
 urlpatterns = [
@@ -30,10 +45,12 @@ urlpatterns = [
     path("papers/month/<str:slug>", views.feed, {"kind": "month"}, name="month"),
     path("papers/trending", views.trending, name="trending"),
     path("papers/search", views.search, name="search"),
+    path("papers/search.<citation:fmt>", views.search_citations, name="search-export"),
     path("papers/submit", views.submit, name="submit"),
     path("papers/feed.rss", feeds.PapersRssFeed(), name="feed-rss"),
     path("papers/feed.atom", feeds.PapersAtomFeed(), name="feed-atom"),
     path("papers/<arxiv:arxiv_id>.md", views.paper_markdown, name="paper-md"),
+    path("papers/<arxiv:arxiv_id>.<citation:fmt>", views.paper_citation, name="paper-export"),
     path("papers/<arxiv:arxiv_id>/upvote", views.upvote, name="upvote"),
     path("papers/<arxiv:arxiv_id>", views.paper, name="paper"),
 ]

@@ -26,6 +26,7 @@ from papers import caching as pages
 from papers import sections as paper_sections
 from papers import selectors
 from papers.caching import Loaded, vote_holes, vote_mark
+from papers.citations import export_response
 from papers.markdown import paper_as_markdown
 from papers.models import Paper
 from papers.periods import Period, parse_period, period_of
@@ -336,3 +337,24 @@ def submit(request: MemberRequest) -> HttpResponse:
             messages.info(request, "This paper is already here.")
         return redirect("papers:paper", arxiv_id=result.paper.arxiv_id)
     return render(request, "papers/submit.html", context)
+
+
+EXPORT_LIMIT = 100  # papers in a search's export
+
+
+@require_GET
+def paper_citation(request: HttpRequest, arxiv_id: str, fmt: str) -> HttpResponse:
+    """The paper as BibTeX or CSL-JSON."""
+    canonical, _version = split_arxiv_id(arxiv_id)
+    found = selectors.paper_by_id(canonical)
+    if found is None:
+        raise Http404("No such paper here")
+    return export_response([found], fmt, f"arXiv-{canonical}")
+
+
+@require_GET
+def search_citations(request: HttpRequest, fmt: str) -> HttpResponse:
+    """A search's first results as BibTeX or CSL-JSON."""
+    query = request.GET.get("q", "").strip()[:200]
+    found = pages.papers_matching(query, limit=EXPORT_LIMIT) if query else []
+    return export_response(found, fmt, f"search-{query}" if query else "search")

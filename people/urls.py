@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
+from papers.urls import CitationFormatConverter  # noqa: F401 (registers `citation`)
 from people import views
 
 app_name = "people"
@@ -9,6 +10,7 @@ app_name = "people"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/profile/", views.profile, name="profile"),
     path("accounts/profile/name", views.display_name, name="display-name"),
+    path("accounts/profile/upvotes.<citation:fmt>", views.upvotes_export, name="upvotes-export"),
     path("accounts/profile/notifications", views.notifications, name="notifications"),
     path("u/<str:handle>", views.member, name="member"),
 ]

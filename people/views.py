@@ -18,6 +18,8 @@ from accounts.services import member_set_display_name
 from accounts.views import tokens_context
 from config.params import page_number
 from discussions.selectors import member_comments
+from papers.citations import export_response
+from papers.selectors import user_upvoted_papers
 from people.selectors import member_profile
 from readinglists.selectors import member_collections, public_collections
 
@@ -88,3 +90,15 @@ def member(request: HttpRequest, handle: str) -> HttpResponse:
             "collections": public_collections(found),
         },
     )
+
+
+UPVOTES_EXPORT_LIMIT = 5_000
+
+
+@never_cache
+@login_required
+@require_safe
+def upvotes_export(request: MemberRequest, fmt: str) -> HttpResponse:
+    """The member's upvoted papers, most recent vote first, as BibTeX or CSL-JSON."""
+    papers = user_upvoted_papers(request.user)[:UPVOTES_EXPORT_LIMIT]
+    return export_response(papers, fmt, "upvoted-papers")

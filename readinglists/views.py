@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import MemberRequest, User
 from papers import selectors as paper_selectors
+from papers.citations import export_response
 from papers.models import Paper
 from papers.sources.records import split_arxiv_id
 from readinglists import selectors, services
@@ -61,6 +62,14 @@ def detail(request: HttpRequest, handle: str, slug: str) -> HttpResponse:
         "visibilities": Visibility.choices,
     }
     return render(request, "readinglists/detail.html", context)
+
+
+@require_safe
+def export(request: HttpRequest, handle: str, slug: str, fmt: str) -> HttpResponse:
+    """The collection's papers, in its order, as BibTeX or CSL-JSON."""
+    collection = _collection(request, handle, slug)
+    papers = [item.paper for item in selectors.collection_items(collection)]
+    return export_response(papers, fmt, collection.slug)
 
 
 @login_required

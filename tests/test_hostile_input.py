@@ -43,6 +43,8 @@ PARAMETERS: dict[str | None, list[str]] = {
     "week": ["q", "sort", "page"],
     "month": ["q", "sort", "page"],
     "search": ["q", "page"],
+    "search-export": ["q"],
+    "save": ["next"],
     "submit": ["paper_id"],
     "feed-rss": ["q"],
     "feed-atom": ["q"],
@@ -63,6 +65,7 @@ SEGMENTS = {
     "SlugConverter": ["9" * 30, "-1", "x" * 2000, "0"],
     "IntConverter": ["0", "9" * 30],
     "ArxivIdConverter": ["2401.12345", "hep-th/9901001", "2401.12345v99999999999999999999"],
+    "CitationFormatConverter": ["bib", "csl.json"],
     "ApiPaperIdConverter": ["2401.12345", "hep-th/9901001", "2401.12345v99999999999999999999"],
 }
 REGEX_ROUTES = {
