@@ -7,7 +7,7 @@ from csp.decorators import csp_update
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import discussions, errors
+from api import collections, discussions, errors
 from api import papers as api
 from api.accounts import HfWhoAmIApi, WhoAmIApi
 from papers.sources.records import OLD_ID
@@ -66,6 +66,22 @@ urlpatterns = [
         name="comment-react",
     ),
     path("papers/<api_paper_id:paper_id>", api.PaperInfoApi.as_view(), name="paper"),
+    path("collections", collections.CollectionsApi.as_view(), name="collections"),
+    path(
+        "collections/<str:owner>/<slug:slug>",
+        collections.CollectionApi.as_view(),
+        name="collection",
+    ),
+    path(
+        "collections/<str:owner>/<slug:slug>/items",
+        collections.CollectionItemsApi.as_view(),
+        name="collection-items",
+    ),
+    path(
+        "collections/<str:owner>/<slug:slug>/items/<api_paper_id:paper_id>",
+        collections.CollectionItemApi.as_view(),
+        name="collection-item",
+    ),
     path("whoami", WhoAmIApi.as_view(), name="whoami"),
     path("whoami-v2", HfWhoAmIApi.as_view(), name="whoami-v2"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

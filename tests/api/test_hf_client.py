@@ -203,3 +203,25 @@ def test_whoami_with_a_token_from_this_site(live_server, alice):
 
     assert me["name"] == "alice"
     assert me["auth"]["accessToken"]["displayName"] == "laptop"
+
+
+def test_list_collections_holding_a_paper(hf, alice, bob):
+    from readinglists.services import collection_create, item_add
+
+    papers = PaperFactory.create_batch(6)
+    public = collection_create(owner=alice, name="Club week 24", visibility="public")
+    hidden = collection_create(owner=bob, name="Bob's own")
+    for paper in papers:
+        item_add(user=alice, collection=public, paper=paper, note=f"about {paper.arxiv_id}")
+    item_add(user=bob, collection=hidden, paper=papers[0])
+
+    found = list(hf.list_collections(item=f"papers/{papers[0].arxiv_id}"))
+
+    assert [c.slug for c in found] == [f"{alice.username}/club-week-24"]
+    collection = found[0]
+    assert collection.title == "Club week 24"
+    assert collection.private is False
+    assert [i.item_id for i in collection.items] == [p.arxiv_id for p in papers[:4]]
+    assert collection.items[0].item_type == "paper"
+    assert collection.items[0].note == f"about {papers[0].arxiv_id}"
+    assert list(hf.list_collections(item="papers/2612.99999")) == []

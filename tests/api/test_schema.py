@@ -34,6 +34,13 @@ OPERATIONS = {
     ("/api/papers/{paper_id}/comment/{comment_id}/reply", "post"),
     ("/api/papers/{paper_id}/comment/{comment_id}/react", "post"),
     ("/api/papers/{paper_id}/comment/{comment_id}/react", "delete"),
+    ("/api/collections", "get"),
+    ("/api/collections", "post"),
+    ("/api/collections/{owner}/{slug}", "get"),
+    ("/api/collections/{owner}/{slug}", "patch"),
+    ("/api/collections/{owner}/{slug}", "delete"),
+    ("/api/collections/{owner}/{slug}/items", "post"),
+    ("/api/collections/{owner}/{slug}/items/{paper_id}", "delete"),
     ("/api/whoami", "get"),
     ("/api/whoami-v2", "get"),
 }
