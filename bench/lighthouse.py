@@ -40,11 +40,19 @@ VISITOR_PAGES = [
     "/papers/search?q=agents",
     "/discussions",
     "/u/lighthouse-reader",
+    "/collections/lighthouse-reader/reading-club",
     "/accounts/login/",
     "/accounts/signup/",
     "/digests/",
 ]
-MEMBER_PAGES = ["/", f"/papers/{DEMO_PAPER}", "/accounts/profile/", "/papers/submit"]
+MEMBER_PAGES = [
+    "/",
+    f"/papers/{DEMO_PAPER}",
+    "/accounts/profile/",
+    "/papers/submit",
+    "/collections/lighthouse-reader/reading-club",
+    f"/papers/{DEMO_PAPER}/save",
+]
 CHROME_FLAGS = (
     "--headless --no-sandbox --disable-gpu --disable-background-networking "
     "--disable-component-update --no-first-run"
@@ -52,7 +60,8 @@ CHROME_FLAGS = (
 
 
 def prepare(env: dict[str, str]) -> str:
-    """Demo papers, a member, a discussion on the demo paper; the member's session cookie."""
+    """Demo papers, a member, a discussion on the demo paper, a public collection; the
+    member's session cookie."""
     python = sys.executable
     for command in (["migrate", "-v0"], ["load_demo"], ["collectstatic", "--no-input", "-v0"]):
         subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True)
@@ -73,6 +82,12 @@ if not paper.comments.exists():
     )
     comment_post(user=other, paper=paper, body="Yes. @lighthouse-reader", parent=question)
     comment_post(user=other, paper=paper, body="> Table 2\\n\\nHow were the baselines tuned?")
+from readinglists.models import Collection
+from readinglists.services import collection_create, item_add
+if not Collection.objects.exists():
+    club = collection_create(owner=reader, name="Reading club", visibility="public")
+    for listed in Paper.objects.order_by("-source_upvotes")[:5]:
+        item_add(user=reader, collection=club, paper=listed, note="Read section 3 first.")
 client = Client()
 client.force_login(reader)
 print(settings.SESSION_COOKIE_NAME + "=" + client.cookies[settings.SESSION_COOKIE_NAME].value)
