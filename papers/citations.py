@@ -77,8 +77,13 @@ _LETTERS = str.maketrans(
 )
 
 
+def ascii_letters(text: str) -> str:
+    """The text with the letters that do not decompose (Ł, ø, ß, ...) spelt in ASCII."""
+    return text.translate(_LETTERS)
+
+
 def _ascii_word(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    folded = unicodedata.normalize("NFKD", ascii_letters(text))
     folded = folded.encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9]", "", folded).lower()
 

@@ -44,6 +44,7 @@ urlpatterns = [
     path("papers/week/<str:slug>", views.feed, {"kind": "week"}, name="week"),
     path("papers/month/<str:slug>", views.feed, {"kind": "month"}, name="month"),
     path("papers/trending", views.trending, name="trending"),
+    path("authors/<path:name>", views.author, name="author"),
     path("papers/search", views.search, name="search"),
     path("papers/search.<citation:fmt>", views.search_citations, name="search-export"),
     path("papers/submit", views.submit, name="submit"),

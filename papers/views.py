@@ -25,6 +25,7 @@ from config.params import page_number
 from papers import caching as pages
 from papers import sections as paper_sections
 from papers import selectors
+from papers.authors import author_key, papers_by_author
 from papers.caching import Loaded, vote_holes, vote_mark
 from papers.citations import export_response
 from papers.markdown import paper_as_markdown
@@ -358,3 +359,23 @@ def search_citations(request: HttpRequest, fmt: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     found = pages.papers_matching(query, limit=EXPORT_LIMIT) if query else []
     return export_response(found, fmt, f"search-{query}" if query else "search")
+
+
+@require_GET
+def author(request: HttpRequest, name: str) -> HttpResponse:
+    """Every paper by an author name (spellings normalised: papers/authors.py)."""
+    name = " ".join(name.split())[:200]
+    found = papers_by_author(name)
+    if not found:
+        raise Http404("No papers by that author here")
+    key = author_key(name)
+    spellings = sorted(
+        {
+            a["name"]
+            for paper in found
+            for a in paper.authors
+            if author_key(a.get("name", "")) == key
+        }
+    )
+    context = {"name": name, "papers": found, "spellings": spellings}
+    return render(request, "papers/author.html", context)

@@ -66,6 +66,7 @@ SEGMENTS = {
     "IntConverter": ["0", "9" * 30],
     "ArxivIdConverter": ["2401.12345", "hep-th/9901001", "2401.12345v99999999999999999999"],
     "CitationFormatConverter": ["bib", "csl.json"],
+    "PathConverter": ["9" * 30, "é☃/x", "x" * 2000, "a/b/c", "Zoë Ångström"],
     "ApiPaperIdConverter": ["2401.12345", "hep-th/9901001", "2401.12345v99999999999999999999"],
 }
 REGEX_ROUTES = {

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString
@@ -32,12 +31,6 @@ def short_date(value: date | datetime | None) -> str:
     today = date.today()  # noqa: DTZ011 - only the year matters
     text = f"{day:%b} {day.day}"
     return text if day.year == today.year else f"{text}, {day.year}"
-
-
-@register.filter
-def author_names(authors: list[dict[str, Any]], limit: int = 3) -> str:
-    """The first few author names."""
-    return ", ".join(a.get("name", "") for a in authors[:limit])
 
 
 @register.filter
