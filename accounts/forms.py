@@ -25,5 +25,13 @@ class DisplayNameForm(forms.Form):
         return name
 
 
+class PublicProfileForm(forms.Form):
+    bio = forms.CharField(
+        max_length=500, required=False, strip=True, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    website = forms.URLField(max_length=200, required=False, assume_scheme="https")
+    show_upvotes = forms.BooleanField(required=False, label="Show my upvotes on my public page")
+
+
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, strip=True)

@@ -26,6 +26,11 @@ class User(AbstractUser):
     display_name = models.CharField(
         max_length=50, blank=True, help_text="Shown with what they submit; the handle if empty"
     )
+    bio = models.TextField(blank=True, max_length=500, help_text="Shown on their public page")
+    website = models.URLField(blank=True, max_length=200)
+    show_upvotes = models.BooleanField(
+        "show my upvotes on my public page", default=False, help_text="Private by default"
+    )
     notify_by_email = models.BooleanField(
         "mail me mentions and replies",
         default=True,
@@ -42,6 +47,18 @@ class User(AbstractUser):
     def public_name(self) -> str:
         """How others see the member: their display name, else their handle."""
         return self.display_name or self.username
+
+    @property
+    def initials(self) -> str:
+        """One or two letters for the avatar (no upload: initials on a colour)."""
+        words = [w for w in self.public_name.replace("-", " ").split() if w[:1].isalnum()]
+        letters = "".join(w[0] for w in words[:2]) or self.username[:1]
+        return letters.upper()
+
+    @property
+    def avatar_colour(self) -> int:
+        """Which of the eight avatar colours (static/css/site.css) the member's initials get."""
+        return (self.pk or 0) % 8
 
     @property
     def label(self) -> str:

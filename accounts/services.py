@@ -71,3 +71,11 @@ def member_set_display_name(*, user: User, name: str) -> None:
     """Set the name others see the member by (validated by DisplayNameForm)."""
     user.display_name = name
     user.save(update_fields=["display_name"])
+
+
+def member_set_public_profile(*, user: User, bio: str, website: str, show_upvotes: bool) -> None:
+    """What the member's public page says of them (validated by PublicProfileForm)."""
+    user.bio = bio
+    user.website = website
+    user.show_upvotes = show_upvotes
+    user.save(update_fields=["bio", "website", "show_upvotes"])

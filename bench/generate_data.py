@@ -134,7 +134,8 @@ class _Generator:
         with connection.cursor() as cursor, transaction.atomic():
             columns = (
                 "password, is_superuser, username, first_name, last_name, email, is_staff, "
-                "is_active, date_joined, display_name, notify_by_email"
+                "is_active, date_joined, display_name, notify_by_email, bio, website, "
+                "show_upvotes"
             )
             with cursor.cursor.copy(f"COPY accounts_user ({columns}) FROM STDIN") as copy:
                 for n in range(start, start + count):
@@ -151,6 +152,9 @@ class _Generator:
                             now,
                             "",
                             True,
+                            "",
+                            "",
+                            False,
                         )
                     )
         self.say(f"members: {count:,}")

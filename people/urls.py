@@ -12,5 +12,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/profile/name", views.display_name, name="display-name"),
     path("accounts/profile/upvotes.<citation:fmt>", views.upvotes_export, name="upvotes-export"),
     path("accounts/profile/notifications", views.notifications, name="notifications"),
+    path("accounts/profile/public", views.public_profile, name="public-profile"),
     path("u/<str:handle>", views.member, name="member"),
 ]

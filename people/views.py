@@ -12,14 +12,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.forms import DisplayNameForm
+from accounts.forms import DisplayNameForm, PublicProfileForm
 from accounts.models import MemberRequest, User
-from accounts.services import member_set_display_name
+from accounts.services import member_set_display_name, member_set_public_profile
 from accounts.views import tokens_context
 from config.params import page_number
 from discussions.selectors import member_comments
 from papers.citations import export_response
-from papers.selectors import user_upvoted_papers
+from papers.selectors import listing, user_upvoted_papers
 from people.selectors import member_profile
 from readinglists.selectors import member_collections, public_collections
 
@@ -33,6 +33,13 @@ def _profile_page(
         "subscription": profile.subscription,
         "comments": member_comments(request.user),
         "collections": member_collections(request.user),
+        "public_form": PublicProfileForm(
+            initial={
+                "bio": request.user.bio,
+                "website": request.user.website,
+                "show_upvotes": request.user.show_upvotes,
+            }
+        ),
         "name_form": name_form
         or DisplayNameForm(initial={"display_name": getattr(request.user, "display_name", "")}),
     }
@@ -75,21 +82,40 @@ def notifications(request: MemberRequest) -> HttpResponse:
     return redirect("people:profile")
 
 
+@never_cache
+@login_required
+@require_POST
+def public_profile(request: MemberRequest) -> HttpResponse:
+    """The bio, website and whether upvotes show on the member's public page."""
+    form = PublicProfileForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("people:profile")
+    member_set_public_profile(user=request.user, **form.cleaned_data)
+    messages.success(request, "Your public page is saved.")
+    return redirect("people:profile")
+
+
+PUBLIC_LIST_SIZE = 20
+
+
 @require_safe
 def member(request: HttpRequest, handle: str) -> HttpResponse:
-    """A member's public page: their name and their comments."""
+    """A member's public page: who they are, what they submitted, their public collections,
+    their comments, and their upvotes if they chose to show them."""
     found = User.objects.filter(username=handle, is_active=True).first()
     if found is None:
         raise Http404("No such member")
-    return render(
-        request,
-        "people/member.html",
-        {
-            "member": found,
-            "comments": member_comments(found),
-            "collections": public_collections(found),
-        },
-    )
+    context = {
+        "member": found,
+        "submitted": listing(found.submitted_papers.all()).order_by("-listed_on", "-id")[
+            :PUBLIC_LIST_SIZE
+        ],
+        "comments": member_comments(found),
+        "collections": public_collections(found),
+        "upvoted": user_upvoted_papers(found)[:PUBLIC_LIST_SIZE] if found.show_upvotes else None,
+    }
+    return render(request, "people/member.html", context)
 
 
 UPVOTES_EXPORT_LIMIT = 5_000

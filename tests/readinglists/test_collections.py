@@ -141,3 +141,29 @@ def test_bad_input_gets_a_clear_error(alice, papers):
     client.post("/collections/new", {"name": "Same"})
     client.post("/collections/new", {"name": "Same"})
     assert sorted(Collection.objects.values_list("slug", flat=True)) == ["same", "same-2"]
+
+
+def test_a_public_page_shows_bio_submissions_and_upvotes_only_when_chosen(alice, papers):
+    from papers.models import Upvote
+
+    papers[0].submitted_by = alice
+    papers[0].save()
+    Upvote.objects.create(user=alice, paper=papers[1])
+    client = member(alice)
+    client.post(
+        "/accounts/profile/public",
+        {"bio": "Reads about <b>agents</b>.", "website": "example.org/alice"},
+    )
+    alice.refresh_from_db()
+    assert alice.website == "https://example.org/alice"
+    page = Client().get(f"/u/{alice.username}").content.decode()
+    assert "Reads about &lt;b&gt;agents&lt;/b&gt;." in page
+    assert "Paper number 0" in page  # submitted
+    assert "Paper number 1" not in page  # upvotes are private by default
+    assert ">A</span>" in page  # the initials avatar
+    client.post("/accounts/profile/public", {"bio": "", "show_upvotes": "on"})
+    assert "Paper number 1" in Client().get(f"/u/{alice.username}").content.decode()
+    bad = client.post("/accounts/profile/public", {"website": "javascript:alert(1)"})
+    assert bad.status_code == HTTPStatus.FOUND
+    alice.refresh_from_db()
+    assert alice.website == ""  # as the second save left it: the bad address is refused
