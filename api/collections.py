@@ -22,7 +22,7 @@ from accounts.authentication import (
     OptionalBearerTokenAuthentication,
     request_member,
 )
-from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error
+from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error, paper_or_404
 from api.hf_shapes import HfUserSerializer, hf_datetime, hf_person
 from papers import selectors as paper_selectors
 from papers.sources.records import split_arxiv_id
@@ -78,6 +78,10 @@ class CollectionInputSerializer(serializers.Serializer[Any]):
 class ItemInputSerializer(serializers.Serializer[Any]):
     paper_id = serializers.CharField(max_length=64)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+def _refused(exc: services.CollectionError) -> Response:
+    return error(HTTPStatus(exc.status), str(exc))
 
 
 def collection_shape(
@@ -185,7 +189,7 @@ class CollectionsApi(APIView):
                 visibility=given.validated_data.get("visibility", Visibility.PRIVATE),
             )
         except services.CollectionError as exc:
-            return error(HTTPStatus(exc.status), str(exc))
+            return _refused(exc)
         return Response(collection_shape(collection, []), status=HTTPStatus.CREATED)
 
 
@@ -246,7 +250,7 @@ class CollectionApi(APIView):
                 visibility=data.get("visibility"),
             )
         except services.CollectionError as exc:
-            return error(HTTPStatus(exc.status), str(exc))
+            return _refused(exc)
         return Response(collection_shape(collection, selectors.collection_items(collection)))
 
     @extend_schema(
@@ -266,7 +270,7 @@ class CollectionApi(APIView):
         try:
             services.collection_delete(user=request_member(request), collection=collection)
         except services.CollectionError as exc:
-            return error(HTTPStatus(exc.status), str(exc))
+            return _refused(exc)
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
@@ -292,9 +296,7 @@ class CollectionItemsApi(APIView):
         collection = _readable(request, owner, slug)
         given = ItemInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        paper = paper_selectors.paper_by_id(split_arxiv_id(given.validated_data["paper_id"])[0])
-        if paper is None:
-            raise exceptions.NotFound("Paper not found")
+        paper = paper_or_404(given.validated_data["paper_id"])
         try:
             services.item_add(
                 user=request_member(request),
@@ -303,7 +305,7 @@ class CollectionItemsApi(APIView):
                 note=given.validated_data.get("note", ""),
             )
         except services.CollectionError as exc:
-            return error(HTTPStatus(exc.status), str(exc))
+            return _refused(exc)
         return Response(collection_shape(collection, selectors.collection_items(collection)))
 
 
@@ -326,11 +328,9 @@ class CollectionItemApi(APIView):
     )
     def delete(self, request: Request, owner: str, slug: str, paper_id: str) -> Response:
         collection = _readable(request, owner, slug)
-        paper = paper_selectors.paper_by_id(split_arxiv_id(paper_id)[0])
-        if paper is None:
-            raise exceptions.NotFound("Paper not found")
+        paper = paper_or_404(paper_id)
         try:
             services.item_remove(user=request_member(request), collection=collection, paper=paper)
         except services.CollectionError as exc:
-            return error(HTTPStatus(exc.status), str(exc))
+            return _refused(exc)
         return Response(status=HTTPStatus.NO_CONTENT)

@@ -24,7 +24,7 @@ from accounts.authentication import (
     OptionalBearerTokenAuthentication,
     request_member,
 )
-from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error
+from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error, paper_or_404
 from api.hf_shapes import HfUserSerializer, hf_datetime, hf_person
 from discussions import selectors
 from discussions.models import REACTIONS, Comment
@@ -36,9 +36,7 @@ from discussions.services import (
     comment_post,
     comment_react,
 )
-from papers import selectors as paper_selectors
 from papers.models import Paper
-from papers.sources.records import split_arxiv_id
 
 DISCUSSIONS_TAG = "Discussions"
 MEMBER_AUTH = [BearerTokenAuthentication, SessionAuthentication]
@@ -173,13 +171,6 @@ def _thread(shown: Shown) -> dict[str, Any]:
 # --- views --------------------------------------------------------------------------------
 
 
-def _paper(paper_id: str) -> Paper:
-    paper = paper_selectors.paper_by_id(split_arxiv_id(paper_id)[0])
-    if paper is None:
-        raise exceptions.NotFound("Paper not found")
-    return paper
-
-
 def _comment(paper: Paper, comment_id: int) -> Comment:
     comment = selectors.comment_by_id(comment_id)
     if comment is None or comment.paper_id != paper.pk:
@@ -196,7 +187,7 @@ def _post_comment(request: Request, paper_id: str, parent_id: int | None = None)
     """A comment, or a reply to `parent_id`, as Hugging Face answers: `{"newMessage": ...}`."""
     given = CommentInputSerializer(data=request.data)
     given.is_valid(raise_exception=True)
-    paper = _paper(paper_id)
+    paper = paper_or_404(paper_id)
     parent = _comment(paper, parent_id) if parent_id is not None else None
     try:
         comment = comment_post(
@@ -260,7 +251,7 @@ class CommentApi(_MemberWrite):
     def patch(self, request: Request, paper_id: str, comment_id: int) -> Response:
         given = CommentInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        comment = _comment(_paper(paper_id), comment_id)
+        comment = _comment(paper_or_404(paper_id), comment_id)
         try:
             comment = comment_edit(
                 user=request_member(request), comment=comment, body=given.validated_data["comment"]
@@ -279,7 +270,7 @@ class CommentApi(_MemberWrite):
         responses={HTTPStatus.NO_CONTENT: None, **_WRITE_ERRORS},
     )
     def delete(self, request: Request, paper_id: str, comment_id: int) -> Response:
-        comment = _comment(_paper(paper_id), comment_id)
+        comment = _comment(paper_or_404(paper_id), comment_id)
         try:
             comment_delete(user=request_member(request), comment=comment)
         except CommentError as exc:
@@ -307,7 +298,7 @@ class CommentReactionApi(_MemberWrite):
     def _react(self, request: Request, paper_id: str, comment_id: int, *, on: bool) -> Response:
         given = ReactionInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        comment = _comment(_paper(paper_id), comment_id)
+        comment = _comment(paper_or_404(paper_id), comment_id)
         try:
             state = comment_react(
                 user=request_member(request),
@@ -352,7 +343,7 @@ class PaperCommentsApi(APIView):
         query = CommentsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page, limit = query.validated_data["p"], query.validated_data["limit"]
-        paper = _paper(paper_id)
+        paper = paper_or_404(paper_id)
         threads, total = selectors.paper_comments_page(paper, page=page + 1, size=limit)
         return Response(
             {

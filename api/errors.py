@@ -8,9 +8,13 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from papers.models import Paper
+from papers.selectors import paper_by_id
+from papers.sources.records import split_arxiv_id
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -33,6 +37,14 @@ MEMBER_ERRORS = {
 
 def error(status: HTTPStatus, message: str, **headers: str) -> Response:
     return Response({"error": message}, status=status, headers=headers or None)
+
+
+def paper_or_404(paper_id: str) -> Paper:
+    """The paper of an arXiv id (a version is ignored), or the API's 404."""
+    paper = paper_by_id(split_arxiv_id(paper_id)[0])
+    if paper is None:
+        raise exceptions.NotFound("Paper not found")
+    return paper
 
 
 def _error_text(detail: Any) -> str:

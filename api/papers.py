@@ -57,7 +57,7 @@ from accounts.authentication import (
     VoteRateThrottle,
     request_member,
 )
-from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error
+from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error, paper_or_404
 from api.hf_shapes import (
     HfDailyPaperSerializer,
     HfPaperInfoSerializer,
@@ -78,7 +78,6 @@ from papers.models import Paper, PaperQuerySet
 from papers.periods import parse_period
 from papers.selectors import (
     daily_papers,
-    paper_by_id,
     papers_filtered,
     upvoted_ids,
 )
@@ -167,13 +166,6 @@ def _valid_query(serializer_class: type[Serializer[Any]], request: Request) -> d
 def _member_id(request: Request) -> int | None:
     """The caller, when an answer says what they upvoted."""
     return request.user.pk if request.user.is_authenticated else None
-
-
-def _paper_or_404(arxiv_id: str) -> Paper:
-    paper = paper_by_id(arxiv_id)
-    if paper is None:
-        raise exceptions.NotFound("Paper not found")
-    return paper
 
 
 # --- Hugging Face-compatible reads --------------------------------------------------------
@@ -283,7 +275,7 @@ class PaperInfoApi(CachedReadApi):
         arxiv_id, _version = split_arxiv_id(kwargs["paper_id"])
         return Read(
             _cache_key(request, f"paper:{arxiv_id}", ()),
-            lambda: HfPaperInfoSerializer(_paper_or_404(arxiv_id)).data,
+            lambda: HfPaperInfoSerializer(paper_or_404(arxiv_id)).data,
             known_scopes=(f"paper:{arxiv_id}",),
         )
 
