@@ -167,3 +167,22 @@ def test_a_public_page_shows_bio_submissions_and_upvotes_only_when_chosen(alice,
     assert bad.status_code == HTTPStatus.FOUND
     alice.refresh_from_db()
     assert alice.website == ""  # as the second save left it: the bad address is refused
+
+
+def test_a_collection_page_costs_as_many_queries_with_30_papers_as_with_3(alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small = collection_create(owner=alice, name="Small", visibility="public")
+    big = collection_create(owner=alice, name="Big", visibility="public")
+    for collection, n in ((small, 3), (big, 30)):
+        for paper in PaperFactory.create_batch(n):
+            item_add(user=alice, collection=collection, paper=paper, note="why")
+    client = member(alice)
+    client.get(url(small))  # the session and member are read once, then kept
+    counts = []
+    for collection in (small, big):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url(collection)).status_code == HTTPStatus.OK
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
