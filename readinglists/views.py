@@ -147,8 +147,6 @@ def item(
             raise Http404("No such action")
     except services.CollectionError as exc:
         return _refused(request, exc, _url(collection))
-    if getattr(request, "htmx", False):
-        return detail(request, handle, slug)
     return redirect(_url(collection) + f"#item-{paper.arxiv_id}")
 
 
