@@ -22,7 +22,7 @@ from accounts.authentication import (
     OptionalBearerTokenAuthentication,
     request_member,
 )
-from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error, paper_or_404
+from api.errors import ERRORS, MEMBER_ERRORS, WRITE_ERRORS, ErrorSerializer, error, paper_or_404
 from api.hf_shapes import HfUserSerializer, hf_datetime, hf_person
 from papers import selectors as paper_selectors
 from papers.sources.records import split_arxiv_id
@@ -230,11 +230,7 @@ class CollectionApi(APIView):
         tags=[COLLECTIONS_TAG],
         parameters=[_owner, _slug],
         request=CollectionInputSerializer,
-        responses={
-            HTTPStatus.OK: HfCollectionSerializer,
-            HTTPStatus.NOT_FOUND: ErrorSerializer,
-            **MEMBER_ERRORS,
-        },
+        responses={HTTPStatus.OK: HfCollectionSerializer, **WRITE_ERRORS},
     )
     def patch(self, request: Request, owner: str, slug: str) -> Response:
         collection = _readable(request, owner, slug)
@@ -259,11 +255,7 @@ class CollectionApi(APIView):
         tags=[COLLECTIONS_TAG],
         parameters=[_owner, _slug],
         request=None,
-        responses={
-            HTTPStatus.NO_CONTENT: None,
-            HTTPStatus.NOT_FOUND: ErrorSerializer,
-            **MEMBER_ERRORS,
-        },
+        responses={HTTPStatus.NO_CONTENT: None, **WRITE_ERRORS},
     )
     def delete(self, request: Request, owner: str, slug: str) -> Response:
         collection = _readable(request, owner, slug)
@@ -286,11 +278,7 @@ class CollectionItemsApi(APIView):
         tags=[COLLECTIONS_TAG],
         parameters=[_owner, _slug],
         request=ItemInputSerializer,
-        responses={
-            HTTPStatus.OK: HfCollectionSerializer,
-            HTTPStatus.NOT_FOUND: ErrorSerializer,
-            **MEMBER_ERRORS,
-        },
+        responses={HTTPStatus.OK: HfCollectionSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request, owner: str, slug: str) -> Response:
         collection = _readable(request, owner, slug)
@@ -320,11 +308,7 @@ class CollectionItemApi(APIView):
         tags=[COLLECTIONS_TAG],
         parameters=[_owner, _slug, OpenApiParameter("paper_id", str, OpenApiParameter.PATH)],
         request=None,
-        responses={
-            HTTPStatus.NO_CONTENT: None,
-            HTTPStatus.NOT_FOUND: ErrorSerializer,
-            **MEMBER_ERRORS,
-        },
+        responses={HTTPStatus.NO_CONTENT: None, **WRITE_ERRORS},
     )
     def delete(self, request: Request, owner: str, slug: str, paper_id: str) -> Response:
         collection = _readable(request, owner, slug)

@@ -24,7 +24,7 @@ from accounts.authentication import (
     OptionalBearerTokenAuthentication,
     request_member,
 )
-from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error, paper_or_404
+from api.errors import ERRORS, WRITE_ERRORS, ErrorSerializer, error, paper_or_404
 from api.hf_shapes import HfUserSerializer, hf_datetime, hf_person
 from discussions import selectors
 from discussions.models import REACTIONS, Comment
@@ -207,9 +207,6 @@ class _MemberWrite(APIView):
     throttle_classes = [AnonRateThrottle, MemberRateThrottle]
 
 
-_WRITE_ERRORS = {**MEMBER_ERRORS, HTTPStatus.NOT_FOUND: ErrorSerializer}
-
-
 class PaperCommentApi(_MemberWrite):
     @extend_schema(
         operation_id="paper_comment",
@@ -218,7 +215,7 @@ class PaperCommentApi(_MemberWrite):
         tags=[DISCUSSIONS_TAG],
         parameters=[_paper_id],
         request=CommentInputSerializer,
-        responses={HTTPStatus.OK: NewMessageSerializer, **_WRITE_ERRORS},
+        responses={HTTPStatus.OK: NewMessageSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request, paper_id: str) -> Response:
         return _post_comment(request, paper_id)
@@ -232,7 +229,7 @@ class CommentReplyApi(_MemberWrite):
         tags=[DISCUSSIONS_TAG],
         parameters=[_paper_id, _comment_id],
         request=CommentInputSerializer,
-        responses={HTTPStatus.OK: NewMessageSerializer, **_WRITE_ERRORS},
+        responses={HTTPStatus.OK: NewMessageSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request, paper_id: str, comment_id: int) -> Response:
         return _post_comment(request, paper_id, comment_id)
@@ -246,7 +243,7 @@ class CommentApi(_MemberWrite):
         tags=[DISCUSSIONS_TAG],
         parameters=[_paper_id, _comment_id],
         request=CommentInputSerializer,
-        responses={HTTPStatus.OK: CommentEventSerializer, **_WRITE_ERRORS},
+        responses={HTTPStatus.OK: CommentEventSerializer, **WRITE_ERRORS},
     )
     def patch(self, request: Request, paper_id: str, comment_id: int) -> Response:
         given = CommentInputSerializer(data=request.data)
@@ -267,7 +264,7 @@ class CommentApi(_MemberWrite):
         tags=[DISCUSSIONS_TAG],
         parameters=[_paper_id, _comment_id],
         request=None,
-        responses={HTTPStatus.NO_CONTENT: None, **_WRITE_ERRORS},
+        responses={HTTPStatus.NO_CONTENT: None, **WRITE_ERRORS},
     )
     def delete(self, request: Request, paper_id: str, comment_id: int) -> Response:
         comment = _comment(paper_or_404(paper_id), comment_id)
@@ -290,7 +287,7 @@ def _reaction_schema(operation_id: str, summary: str, description: str) -> Calla
         tags=[DISCUSSIONS_TAG],
         parameters=[_paper_id, _comment_id],
         request=ReactionInputSerializer,
-        responses={HTTPStatus.OK: ReactionStateSerializer, **_WRITE_ERRORS},
+        responses={HTTPStatus.OK: ReactionStateSerializer, **WRITE_ERRORS},
     )
 
 

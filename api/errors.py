@@ -33,6 +33,8 @@ MEMBER_ERRORS = {
     HTTPStatus.UNAUTHORIZED: ErrorSerializer,
     HTTPStatus.FORBIDDEN: ErrorSerializer,
 }
+# A member's write to something named in the path (a paper, a comment, a collection).
+WRITE_ERRORS = {**MEMBER_ERRORS, HTTPStatus.NOT_FOUND: ErrorSerializer}
 
 
 def error(status: HTTPStatus, message: str, **headers: str) -> Response:
