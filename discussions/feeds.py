@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.syndication.views import Feed
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from discussions.models import Comment
-from papers import selectors as paper_selectors
 from papers.models import Paper
-from papers.sources.records import split_arxiv_id
+from papers.views import paper_or_404
 
 FEED_SIZE = 50
 
@@ -21,10 +20,7 @@ class DiscussionFeed(Feed[Comment, Paper]):
     feed_type = Atom1Feed
 
     def get_object(self, request: HttpRequest, arxiv_id: str) -> Paper:
-        paper = paper_selectors.paper_by_id(split_arxiv_id(arxiv_id)[0])
-        if paper is None:
-            raise Http404("No such paper here")
-        return paper
+        return paper_or_404(arxiv_id)
 
     def title(self, paper: Paper) -> str:
         return f"Discussion: {paper.title}"

@@ -18,16 +18,8 @@ from accounts.models import MemberRequest
 from discussions import selectors, services
 from discussions.models import REACTIONS, Comment, ReportReason
 from discussions.sections import discussion_for
-from papers import selectors as paper_selectors
 from papers.models import Paper
-from papers.sources.records import split_arxiv_id
-
-
-def _paper(arxiv_id: str) -> Paper:
-    paper = paper_selectors.paper_by_id(split_arxiv_id(arxiv_id)[0])
-    if paper is None:
-        raise Http404("No such paper here")
-    return paper
+from papers.views import paper_or_404
 
 
 def _comment(comment_id: int) -> Comment:
@@ -104,7 +96,7 @@ def _refused_under(
 @login_required
 @require_POST
 def post(request: MemberRequest, arxiv_id: str) -> HttpResponse:
-    return _write(request, _paper(arxiv_id), None)
+    return _write(request, paper_or_404(arxiv_id), None)
 
 
 def _form(request: MemberRequest, name: str, comment: Comment, **context: object) -> HttpResponse:

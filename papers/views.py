@@ -40,6 +40,14 @@ TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with vote
 KINDS = {"date": "Daily", "week": "Weekly", "month": "Monthly"}
 
 
+def paper_or_404(arxiv_id: str) -> Paper:
+    """The paper of an arXiv id (a version is ignored), or the site's 404."""
+    found = selectors.paper_by_id(split_arxiv_id(arxiv_id)[0])
+    if found is None:
+        raise Http404("No such paper here")
+    return found
+
+
 def _here(path: str, **params: object) -> str:
     """A page's canonical address: `path` with the parameters that are not defaults."""
     query = urlencode({name: value for name, value in params.items() if value is not None})
@@ -220,10 +228,7 @@ def _render_sections(
 @require_GET
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """The paper page as Markdown (what `huggingface_hub.HfApi.read_paper` reads)."""
-    canonical, _version = split_arxiv_id(arxiv_id)
-    found = selectors.paper_by_id(canonical)
-    if found is None:
-        raise Http404("No such paper here")
+    found = paper_or_404(arxiv_id)
     url = request.build_absolute_uri(reverse("papers:paper", args=[found.arxiv_id]))
     return HttpResponse(
         paper_as_markdown(found, url=url), content_type="text/markdown; charset=utf-8"
@@ -346,11 +351,8 @@ EXPORT_LIMIT = 100  # papers in a search's export
 @require_GET
 def paper_citation(request: HttpRequest, arxiv_id: str, fmt: str) -> HttpResponse:
     """The paper as BibTeX or CSL-JSON."""
-    canonical, _version = split_arxiv_id(arxiv_id)
-    found = selectors.paper_by_id(canonical)
-    if found is None:
-        raise Http404("No such paper here")
-    return export_response([found], fmt, f"arXiv-{canonical}")
+    found = paper_or_404(arxiv_id)
+    return export_response([found], fmt, f"arXiv-{found.arxiv_id}")
 
 
 @require_GET

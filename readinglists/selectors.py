@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
-from papers.models import Paper
 from readinglists.models import Collection, CollectionItem, Visibility
 
 
@@ -39,19 +38,4 @@ def public_collections(user: User) -> QuerySet[Collection]:
         Collection.objects.filter(owner=user, visibility=Visibility.PUBLIC)
         .select_related("owner")
         .annotate(size=Count("items"))
-    )
-
-
-def collections_holding(paper: Paper, viewer: object) -> QuerySet[Collection]:
-    """Collections that hold the paper and that this viewer may find: public ones, and the
-    viewer's own and shared ones (an unlisted one is found by its link only)."""
-    found = Q(visibility=Visibility.PUBLIC)
-    if getattr(viewer, "is_authenticated", False):
-        pk = getattr(viewer, "pk", None)
-        found |= Q(owner_id=pk) | Q(editors__id=pk)
-    return (
-        Collection.objects.filter(found, items__paper=paper)
-        .select_related("owner")
-        .annotate(size=Count("items", distinct=True))
-        .distinct()
     )

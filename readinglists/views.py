@@ -13,10 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import MemberRequest, User
-from papers import selectors as paper_selectors
 from papers.citations import export_response
-from papers.models import Paper
-from papers.sources.records import split_arxiv_id
+from papers.views import paper_or_404
 from readinglists import selectors, services
 from readinglists.models import Collection, Visibility
 
@@ -26,13 +24,6 @@ def _collection(request: HttpRequest, handle: str, slug: str) -> Collection:
     if found is None:
         raise Http404("No such collection")
     return found
-
-
-def _paper(arxiv_id: str) -> Paper:
-    paper = paper_selectors.paper_by_id(split_arxiv_id(arxiv_id)[0])
-    if paper is None:
-        raise Http404("No such paper here")
-    return paper
 
 
 def _url(collection: Collection) -> str:
@@ -128,7 +119,7 @@ def item(
     request: MemberRequest, handle: str, slug: str, arxiv_id: str, action: str
 ) -> HttpResponse:
     collection = _collection(request, handle, slug)
-    paper = _paper(arxiv_id)
+    paper = paper_or_404(arxiv_id)
     try:
         if action == "up":
             services.item_move(user=request.user, collection=collection, paper=paper, offset=-1)
@@ -180,7 +171,7 @@ def _back(request: HttpRequest, fallback: str) -> str:
 @require_http_methods(["GET", "POST"])
 def save(request: MemberRequest, arxiv_id: str) -> HttpResponse:
     """Put the paper in (or take it out of) the member's collections, or a new one."""
-    paper = _paper(arxiv_id)
+    paper = paper_or_404(arxiv_id)
     back = _back(request, reverse("papers:paper", args=[paper.arxiv_id]))
     if request.method == "POST":
         try:
@@ -201,17 +192,17 @@ def save(request: MemberRequest, arxiv_id: str) -> HttpResponse:
             return _refused(request, exc, back)
         if not getattr(request, "htmx", False):
             return redirect(back)
-    holding = set(selectors.collections_holding(paper, request.user).values_list("pk", flat=True))
+    mine = list(selectors.member_collections(request.user))
+    holding = set(
+        paper.collection_items.filter(collection__in=mine).values_list("collection_id", flat=True)
+    )
     context = {
         "paper": paper,
-        "collections": [(c, c.pk in holding) for c in selectors.member_collections(request.user)],
+        "collections": [(c, c.pk in holding) for c in mine],
         "next": back,
     }
-    template = (
-        "readinglists/includes/save.html"
-        if getattr(request, "htmx", False)
-        else ("readinglists/save.html")
-    )
+    htmx = getattr(request, "htmx", False)
+    template = "readinglists/includes/save.html" if htmx else "readinglists/save.html"
     return render(request, template, context)
 
 
