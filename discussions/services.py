@@ -105,14 +105,15 @@ def _existing_handles(body: str, *, exclude: Iterable[str] = ()) -> dict[str, Us
     return {user.username: user for user in User.objects.filter(username__in=handles)}
 
 
-def _notify(comment: Comment, mentioned: Iterable[User]) -> None:
-    """Notifications for the members a comment mentions and the author it replies to."""
+def _notify(comment: Comment, mentioned: Iterable[User], *, reply: bool = True) -> None:
+    """Notifications for the members a comment mentions and (`reply`) the author it
+    replies to; never for its own author."""
     rows = {
         user.pk: Notification(recipient=user, comment=comment, kind=Notification.Kind.MENTION)
         for user in mentioned
         if user.pk != comment.author_id
     }
-    if comment.parent is not None and comment.parent.author_id != comment.author_id:
+    if reply and comment.parent is not None and comment.parent.author_id != comment.author_id:
         rows.setdefault(
             comment.parent.author_id,
             Notification(
@@ -183,19 +184,10 @@ def comment_edit(*, user: User, comment: Comment, body: object) -> Comment:
         comment.html = render_markdown(body, handles=mentioned)
         comment.edited_at = now
         comment.save(update_fields=["body", "html", "edited_at", "updated_at"])
-        _notify_new_mentions(comment, [u for h, u in mentioned.items() if h not in before])
+        new = [u for handle, u in mentioned.items() if handle not in before]
+        _notify(comment, new, reply=False)  # the reply was notified when it was posted
         _announce(comment.paper, count_changed=False)
     return comment
-
-
-def _notify_new_mentions(comment: Comment, users: list[User]) -> None:
-    rows = [
-        Notification(recipient=u, comment=comment, kind=Notification.Kind.MENTION)
-        for u in users
-        if u.pk != comment.author_id
-    ]
-    if rows:
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def comment_delete(*, user: User, comment: Comment) -> Comment:
