@@ -23,7 +23,7 @@ from accounts.authentication import (
     request_member,
 )
 from api.errors import ERRORS, MEMBER_ERRORS, WRITE_ERRORS, ErrorSerializer, error, paper_or_404
-from api.hf_shapes import HfUserSerializer, hf_datetime, hf_person
+from api.hf_shapes import HfUserSerializer, hf_datetime, member_person
 from papers import selectors as paper_selectors
 from papers.sources.records import split_arxiv_id
 from readinglists import selectors, services
@@ -94,9 +94,7 @@ def collection_shape(
         "slug": f"{owner.username}/{collection.slug}",
         "title": collection.name,
         "description": collection.description,
-        "owner": hf_person(
-            key=f"{owner.pk:024x}", username=owner.username, fullname=owner.public_name
-        ),
+        "owner": member_person(owner),
         "items": [
             {
                 "_id": f"{item.pk:024x}",

@@ -25,7 +25,7 @@ from accounts.authentication import (
     request_member,
 )
 from api.errors import ERRORS, WRITE_ERRORS, ErrorSerializer, error, paper_or_404
-from api.hf_shapes import HfUserSerializer, hf_datetime, hf_person
+from api.hf_shapes import HfUserSerializer, hf_datetime, member_person
 from discussions import selectors
 from discussions.models import REACTIONS, Comment
 from discussions.selectors import Shown
@@ -130,9 +130,7 @@ def comment_event(comment: Comment, reactions: dict[str, int] | None = None) -> 
         "id": str(comment.pk),
         "type": "comment",
         "createdAt": hf_datetime(comment.created_at),
-        "author": hf_person(
-            key=f"{author.pk:024x}", username=author.username, fullname=author.public_name
-        ),
+        "author": member_person(author),
         "data": {
             "edited": comment.edited_at is not None,
             "hidden": comment.is_hidden,

@@ -2,15 +2,16 @@
 
 Hugging Face shapes follow the recorded responses in tests/fixtures/ key for key. What we
 do not have is still there with an honest empty value, so that clients reading a key find
-it: `null` (AI summary model, who added the GitHub repository, an author's claim status),
-an empty list (media, linked models, datasets and Spaces) or `false`. Field names in
-camelCase are Hugging Face's keys, kept as they are.
+it: `null` (AI summary model, who added the GitHub repository, the claim status of an
+author nobody verified), an empty list (media, linked models, datasets and Spaces) or
+`false`. Field names in camelCase are Hugging Face's keys, kept as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -18,6 +19,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import User
+from discussions.selectors import authors_participating
+from papers.claims import attach_claims, author_id, verified_authors
 from papers.models import Paper
 from papers.terms import segments
 
@@ -76,7 +80,7 @@ def hf_submitter(paper: Paper) -> dict[str, Any] | None:
     """Who submitted the paper: a member here, else the Hugging Face user, else nobody."""
     user = paper.submitted_by
     if user is not None:
-        return hf_person(key=f"{user.pk:024x}", username=user.username, fullname=user.public_name)
+        return member_person(user)
     person = paper.source_submitter
     if isinstance(person, dict) and person.get("user"):
         return hf_person(
@@ -100,25 +104,55 @@ def hf_organization(paper: Paper) -> dict[str, str] | None:
     }
 
 
+def member_person(user: User) -> dict[str, Any]:
+    """A member of this site as Hugging Face describes a user."""
+    return hf_person(key=f"{user.pk:024x}", username=user.username, fullname=user.public_name)
+
+
+def with_people(papers: Sequence[Paper]) -> Sequence[Paper]:
+    """Attach to each paper its verified authors and whether one of them takes part in
+    its discussion: two queries for the lot (one when nobody claimed an author)."""
+    attach_claims(papers)
+    pairs = {
+        (paper.pk, claim.user_id) for paper in papers for claim in verified_authors(paper).values()
+    }
+    participating = authors_participating(pairs)
+    for paper in papers:
+        paper.author_participating = paper.pk in participating  # type: ignore[attr-defined]
+    return papers
+
+
+def is_author_participating(paper: Paper) -> bool:
+    if not hasattr(paper, "author_participating"):
+        with_people([paper])
+    return bool(paper.author_participating)  # type: ignore[attr-defined]
+
+
 def hf_authors(paper: Paper) -> list[dict[str, Any]]:
+    """The paper's authors: a verified author is our member (status `claimed_verified`), an
+    author Hugging Face linked to an account is that account."""
+    verified = verified_authors(paper)
     authors = []
     for index, author in enumerate(paper.authors):
+        claim = verified.get(index)
         username = author.get("hf_user")
-        user = (
-            hf_person(
+        user = None
+        if claim is not None:
+            user = member_person(claim.user)
+        elif username:
+            user = hf_person(
                 key=object_id("hf-user", username), username=username, fullname=author["name"]
             )
-            if username
-            else None
-        )
         authors.append(
             {
-                "_id": f"{paper.pk:016x}{index:08x}",
+                "_id": author_id(paper, index),
                 "name": author["name"],
                 "hidden": False,
                 "user": user,
-                "status": None,
-                "statusLastChangedAt": None,
+                "status": "claimed_verified" if claim is not None else None,
+                "statusLastChangedAt": (
+                    hf_datetime(claim.decided_at) if claim and claim.decided_at else None
+                ),
             }
         )
     return authors
@@ -165,7 +199,9 @@ class HfAuthorSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     hidden = serializers.BooleanField()
     user = HfUserSerializer(allow_null=True, help_text="The author's Hugging Face account")
-    status = serializers.CharField(allow_null=True, help_text="Not tracked here: always null")
+    status = serializers.CharField(
+        allow_null=True, help_text="`claimed_verified` for an author a moderator verified"
+    )
     statusLastChangedAt = serializers.DateTimeField(allow_null=True)
 
 
@@ -335,7 +371,7 @@ class HfDailyPaperSerializer(serializers.Serializer[Any]):
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_isAuthorParticipating(self, paper: Paper) -> bool:
-        return False
+        return is_author_participating(paper)
 
     @extend_schema_field(serializers.ListField(child=serializers.URLField()))
     def get_mediaUrls(self, paper: Paper) -> list[str]:

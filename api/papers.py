@@ -62,6 +62,7 @@ from api.hf_shapes import (
     HfDailyPaperSerializer,
     HfPaperInfoSerializer,
     HfSearchResultSerializer,
+    with_people,
 )
 from api.serializers import (
     DailyPapersQuerySerializer,
@@ -239,7 +240,7 @@ class DailyPapersApi(CachedReadApi):
                 limit=params["limit"],
                 now=timezone.now(),
             )
-            return HfDailyPaperSerializer(papers, many=True).data
+            return HfDailyPaperSerializer(with_people(papers), many=True).data
 
         key = _cache_key(request, "daily", DAILY_PARAMS)
         period = _period_scope(request)
@@ -308,7 +309,7 @@ class PaperSearchApi(CachedReadApi):
                 "highlight": terms_pattern(search_terms(text)),
                 "upvoted_ids": upvoted_ids(request.user, [p.pk for p in papers]),
             }
-            return HfSearchResultSerializer(papers, many=True, context=context).data
+            return HfSearchResultSerializer(with_people(papers), many=True, context=context).data
 
         return Read(
             _cache_key(request, "search", ("q", "limit")),

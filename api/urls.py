@@ -7,7 +7,7 @@ from csp.decorators import csp_update
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import collections, discussions, errors
+from api import claims, collections, discussions, errors
 from api import papers as api
 from api.accounts import HfWhoAmIApi, WhoAmIApi
 from papers.sources.records import OLD_ID
@@ -66,6 +66,7 @@ urlpatterns = [
         name="comment-react",
     ),
     path("papers/<api_paper_id:paper_id>", api.PaperInfoApi.as_view(), name="paper"),
+    path("settings/papers/claim", claims.PaperClaimApi.as_view(), name="paper-claim"),
     path("collections", collections.CollectionsApi.as_view(), name="collections"),
     path(
         "collections/<str:owner>/<slug:slug>",

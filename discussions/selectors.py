@@ -97,3 +97,19 @@ def paper_comments_page(paper: Paper, *, page: int, size: int) -> tuple[list[Sho
     everything = thread(paper)
     start = (max(page, 1) - 1) * size
     return everything[start : start + size], len(everything)
+
+
+def authors_participating(pairs: set[tuple[int, int]]) -> set[int]:
+    """Of these (paper id, verified author's member id) pairs, the papers on which that
+    author has a comment shown: Hugging Face's `isAuthorParticipating`. One query."""
+    if not pairs:
+        return set()
+    papers = {paper for paper, _ in pairs}
+    members = {member for _, member in pairs}
+    found = (
+        Comment.objects.shown()
+        .filter(paper_id__in=papers, author_id__in=members)
+        .values_list("paper_id", "author_id")
+        .distinct()
+    )
+    return {paper for paper, member in found if (paper, member) in pairs}

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 
+from accounts.models import User
 from papers import caching
 from papers.caching import PaperRef, Touched
-from papers.models import IngestRun, Paper, Upvote
+from papers.claims import ClaimRefused, decide_claim
+from papers.models import AuthorClaim, IngestRun, Paper, Upvote
 
 
 @admin.register(Paper)
@@ -91,3 +96,71 @@ class IngestRunAdmin(admin.ModelAdmin[IngestRun]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class ClaimDecisionForm(forms.ModelForm[AuthorClaim]):
+    """A moderator's decision: approve, or reject with the reason the member is shown."""
+
+    status = forms.ChoiceField(
+        label="decision",
+        choices=[
+            (AuthorClaim.Status.APPROVED, "approve"),
+            (AuthorClaim.Status.REJECTED, "reject (say why below)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = AuthorClaim
+        fields = ("status", "reason")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("status") == AuthorClaim.Status.REJECTED and not data.get("reason", "").strip():
+            self.add_error("reason", "Say why the claim is rejected: the member is shown it.")
+        return data
+
+
+@admin.register(AuthorClaim)
+class AuthorClaimAdmin(admin.ModelAdmin[AuthorClaim]):
+    """The claims queue, waiting ones first: open one to approve or reject it."""
+
+    form = ClaimDecisionForm
+    list_display = ("created_at", "user", "author_name", "paper", "status", "decided_at")
+    list_filter = ("status",)
+    list_select_related = ("user", "paper")
+    search_fields = ("author_name", "user__username", "paper__arxiv_id")
+    readonly_fields = ("paper", "author_name", "user", "created_at", "decided_at", "decided_by")
+    fields = ("paper", "author_name", "user", "created_at", "status", "reason")
+    actions = ("approve",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # members claim on the paper page, or through the API
+
+    def save_model(
+        self, request: HttpRequest, obj: AuthorClaim, form: ModelForm[AuthorClaim], change: bool
+    ) -> None:
+        decide_claim(
+            claim=obj,
+            approve=obj.status == AuthorClaim.Status.APPROVED,
+            reason=obj.reason,
+            by=cast(User, request.user),
+        )
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except ClaimRefused as refused:
+            self.message_user(request, refused.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @admin.action(description="Approve the selected claims", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[AuthorClaim]) -> None:
+        done = 0
+        for claim in queryset.select_related("paper").exclude(status=AuthorClaim.Status.APPROVED):
+            try:
+                decide_claim(claim=claim, approve=True, reason="", by=cast(User, request.user))
+                done += 1
+            except ClaimRefused as refused:
+                self.message_user(request, refused.message, messages.WARNING)
+        self.message_user(request, f"Approved {done} claims.", messages.SUCCESS)

@@ -162,3 +162,56 @@ class IngestRun(models.Model):
             f"created {self.created}, updated {self.updated}, "
             f"unchanged {self.unchanged}, rejected {self.rejected}"
         )
+
+
+class AuthorClaim(models.Model):
+    """A member saying "this author of this paper is me": staff approve or reject it (with
+    a reason); a rejected claim can be made again, as a new claim."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "waiting for a moderator"
+        APPROVED = "approved", "approved"
+        REJECTED = "rejected", "rejected"
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="claims")
+    author_index = models.PositiveIntegerField(help_text="The author's place in the paper's list")
+    author_name = models.CharField(max_length=300, help_text="The name as the paper lists it")
+    author_key = models.CharField(
+        max_length=300, db_index=True, help_text="What makes spellings one author"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="author_claims"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(
+        blank=True, max_length=1000, help_text="Why it was rejected (the member sees it)"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["paper", "author_index"],
+                condition=Q(status="approved"),
+                name="claim_one_approved_per_author",
+            ),
+            models.UniqueConstraint(
+                fields=["paper", "user"],
+                condition=Q(status__in=["pending", "approved"]),
+                name="claim_one_open_per_member_and_paper",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="claim_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.author_name} on {self.paper.arxiv_id}"

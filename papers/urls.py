@@ -53,5 +53,6 @@ urlpatterns = [
     path("papers/<arxiv:arxiv_id>.md", views.paper_markdown, name="paper-md"),
     path("papers/<arxiv:arxiv_id>.<citation:fmt>", views.paper_citation, name="paper-export"),
     path("papers/<arxiv:arxiv_id>/upvote", views.upvote, name="upvote"),
+    path("papers/<arxiv:arxiv_id>/claim", views.claim, name="claim"),
     path("papers/<arxiv:arxiv_id>", views.paper, name="paper"),
 ]

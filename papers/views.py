@@ -23,8 +23,8 @@ from accounts.authentication import vote_allowed
 from accounts.models import MemberRequest, User
 from config.params import page_number
 from papers import caching as pages
+from papers import claims, selectors
 from papers import sections as paper_sections
-from papers import selectors
 from papers.authors import author_key, papers_by_author
 from papers.caching import Loaded, vote_holes, vote_mark
 from papers.citations import export_response
@@ -187,7 +187,12 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         if found is None:
             raise Http404("No such paper here")
         related = pages.related_papers(found)
-        context = {"paper": found, "vote": vote_holes(found.pk), "related": related}
+        context = {
+            "paper": found,
+            "authors": claims.shown_authors(found),
+            "vote": vote_holes(found.pk),
+            "related": related,
+        }
         parts = {"sections_html": functools.partial(_render_sections, sections, found)}
         return Loaded(
             context,
@@ -379,5 +384,35 @@ def author(request: HttpRequest, name: str) -> HttpResponse:
             if author_key(a.get("name", "")) == key
         }
     )
-    context = {"name": name, "papers": found, "spellings": spellings}
+    context = {
+        "name": name,
+        "papers": found,
+        "spellings": spellings,
+        "members": claims.members_of_author(key),
+    }
     return render(request, "papers/author.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def claim(request: MemberRequest, arxiv_id: str) -> HttpResponse:
+    """ "This is me": the member claims one of the paper's authors; a moderator decides."""
+    found = paper_or_404(arxiv_id)
+    context: dict[str, object] = {"paper": found, "authors": claims.shown_authors(found)}
+    if request.method == "POST":
+        index = request.POST.get("author", "")
+        try:
+            if not index.isdigit() or len(index) > 6:
+                raise claims.ClaimRefused("Choose the author who is you.")
+            made = claims.claim_author(user=request.user, paper=found, index=int(index))
+        except claims.ClaimRefused as refused:
+            context["error"] = refused.message
+            return render(request, "papers/claim.html", context, status=refused.status)
+        messages.success(
+            request,
+            f"Your claim to be {made.author_name} waits for a moderator: your profile shows "
+            "when it is decided.",
+        )
+        return redirect("papers:paper", arxiv_id=found.arxiv_id)
+    context["mine"] = [c for c in claims.member_claims(request.user) if c.paper_id == found.pk]
+    return render(request, "papers/claim.html", context)

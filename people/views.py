@@ -19,6 +19,7 @@ from accounts.views import tokens_context
 from config.params import page_number
 from discussions.selectors import member_comments
 from papers.citations import export_response
+from papers.claims import authored_papers, member_claims
 from papers.selectors import listing, user_upvoted_papers
 from people.selectors import member_profile
 from readinglists.selectors import member_collections, public_collections
@@ -33,6 +34,7 @@ def _profile_page(
         "subscription": profile.subscription,
         "comments": member_comments(request.user),
         "collections": member_collections(request.user),
+        "claims": member_claims(request.user),
         "public_form": PublicProfileForm(
             initial={
                 "bio": request.user.bio,
@@ -111,6 +113,7 @@ def member(request: HttpRequest, handle: str) -> HttpResponse:
         "submitted": listing(found.submitted_papers.all()).order_by("-listed_on", "-id")[
             :PUBLIC_LIST_SIZE
         ],
+        "authored": authored_papers(found, limit=PUBLIC_LIST_SIZE),
         "comments": member_comments(found),
         "collections": public_collections(found),
         "upvoted": user_upvoted_papers(found)[:PUBLIC_LIST_SIZE] if found.show_upvotes else None,

@@ -41,6 +41,7 @@ OPERATIONS = {
     ("/api/collections/{owner}/{slug}", "delete"),
     ("/api/collections/{owner}/{slug}/items", "post"),
     ("/api/collections/{owner}/{slug}/items/{paper_id}", "delete"),
+    ("/api/settings/papers/claim", "post"),
     ("/api/whoami", "get"),
     ("/api/whoami-v2", "get"),
 }
