@@ -28,6 +28,7 @@ from django.utils.safestring import mark_safe
 from digests.models import Subscription
 from digests.periods import DigestPeriod
 from digests.selectors import DigestPaper, select_papers
+from papers.follows import Followed
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ class DigestRenderer:
         self._message_id = f"<mid{marker}@example.invalid>"
         self._date = f"date{marker}"
         self._fragments: dict[str, tuple[str, str]] = {}
-        self._selections: dict[tuple[str, ...], list[DigestPaper]] = {}
+        self._selections: dict[tuple[tuple[object, ...], ...], list[DigestPaper]] = {}
         self._rendered: dict[tuple[bool, tuple[str, ...]], _Rendered] = {}
 
     def _fragment(self, paper: DigestPaper) -> tuple[str, str]:
@@ -326,12 +327,16 @@ class DigestRenderer:
         }
         return build_message(to=to, subject=subject, text=text, html=html, headers=headers)
 
-    def message(self, subscription: Subscription) -> Outgoing | None:
-        """The subscriber's digest; None when no paper of the period matches."""
+    def message(
+        self, subscription: Subscription, followed: Followed | None = None
+    ) -> Outgoing | None:
+        """The subscriber's digest, with the papers of what their member account follows
+        first; None when no paper of the period matches."""
         keywords = tuple(sorted({k.lower() for k in subscription.keywords or []}))
-        if keywords not in self._selections:
-            self._selections[keywords] = select_papers(self.papers, keywords, self.top_n)
-        selection = self._selections[keywords]
+        chosen = (keywords, followed.signature if followed else ())
+        if chosen not in self._selections:
+            self._selections[chosen] = select_papers(self.papers, keywords, self.top_n, followed)
+        selection = self._selections[chosen]
         if not selection:
             return None
         key = (bool(keywords), tuple(paper.arxiv_id for paper in selection))

@@ -15,7 +15,9 @@ from django.urls import reverse
 from accounts.models import User
 from digests.models import Subscription
 from digests.periods import DigestPeriod
-from papers.models import Paper
+from papers.authors import author_key
+from papers.follows import Followed
+from papers.models import AuthorClaim, Paper
 from papers.terms import terms_pattern
 
 CONFIRM_SALT = "digests.confirm"
@@ -96,6 +98,8 @@ class DigestPaper:
     votes: int
     url: str
     text: str
+    author_keys: frozenset[str] = frozenset()  # papers/authors.py's keys of its authors
+    members: frozenset[int] = frozenset()  # who submitted it, and its verified authors
 
 
 def first_sentences(text: str, limit: int = SUMMARY_CHARS) -> str:
@@ -113,26 +117,34 @@ def first_sentences(text: str, limit: int = SUMMARY_CHARS) -> str:
 
 
 def digest_papers(period: DigestPeriod) -> list[DigestPaper]:
-    """The period's visible papers, most votes (local + Hugging Face) first: one query."""
-    rows = (
-        Paper.objects.visible()
-        .listed_between(period.first, period.last)
-        .by_votes()
-        .values_list(
-            "arxiv_id",
-            "title",
-            "authors",
-            "abstract",
-            "ai_summary",
-            "ai_keywords",
-            "upvote_count",
-            "source_upvotes",
-        )
+    """The period's visible papers, most votes (local + Hugging Face) first, with who
+    submitted each and its verified authors (what follows match): two queries."""
+    papers_of_period = Paper.objects.visible().listed_between(period.first, period.last)
+    rows = papers_of_period.by_votes().values_list(
+        "id",
+        "arxiv_id",
+        "title",
+        "authors",
+        "abstract",
+        "ai_summary",
+        "ai_keywords",
+        "upvote_count",
+        "source_upvotes",
+        "submitted_by_id",
     )
+    verified: dict[int, set[int]] = {}
+    for paper_id, user_id in AuthorClaim.objects.filter(
+        status=AuthorClaim.Status.APPROVED,
+        paper__listed_on__gte=period.first,
+        paper__listed_on__lte=period.last,
+    ).values_list("paper_id", "user_id"):
+        verified.setdefault(paper_id, set()).add(user_id)
     papers = []
-    for arxiv_id, title, authors, abstract, ai_summary, ai_keywords, local, source in rows:
+    for row in rows:
+        pk, arxiv_id, title, authors, abstract, ai_summary, ai_keywords, local, source, by = row
         names = [a.get("name", "") for a in authors or [] if isinstance(a, dict)]
         keywords = " ".join(k for k in ai_keywords or [] if isinstance(k, str))
+        members = verified.get(pk, set()) | ({by} if by is not None else set())
         papers.append(
             DigestPaper(
                 arxiv_id=arxiv_id,
@@ -143,16 +155,32 @@ def digest_papers(period: DigestPeriod) -> list[DigestPaper]:
                 votes=local + source,
                 url=settings.SITE_URL + reverse("papers:paper", args=[arxiv_id]),
                 text=f"{title}\n{abstract}\n{keywords}".lower(),
+                author_keys=frozenset(author_key(name) for name in names),
+                members=frozenset(members),
             )
         )
     return papers
 
 
 def select_papers(
-    papers: Sequence[DigestPaper], keywords: Sequence[str], limit: int
+    papers: Sequence[DigestPaper],
+    keywords: Sequence[str],
+    limit: int,
+    followed: Followed | None = None,
 ) -> list[DigestPaper]:
     """The first `limit` papers (already ranked) whose title, abstract or keywords match
-    one of the subscriber's topics (papers/terms.py)."""
+    one of the subscriber's topics (papers/terms.py); the papers of what their member
+    account follows come first."""
+    if followed:
+        matches = followed.matcher()
+        first = [
+            paper
+            for paper in papers
+            if matches(text=paper.text, author_keys=paper.author_keys, members=paper.members)
+        ][:limit]
+        taken = {paper.arxiv_id for paper in first}
+        rest = select_papers(papers, keywords, limit + len(first))
+        return (first + [paper for paper in rest if paper.arxiv_id not in taken])[:limit]
     pattern = terms_pattern(keywords)
     if pattern is None:
         return list(papers[:limit])

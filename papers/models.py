@@ -215,3 +215,40 @@ class AuthorClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} as {self.author_name} on {self.paper.arxiv_id}"
+
+
+class Follow(models.Model):
+    """A member following an author (by the author key: every spelling), a topic (a word
+    or phrase, matched as search matches it) or another member (what they submit and
+    author): their "Following" feed and their digests show it."""
+
+    class Kind(models.TextChoices):
+        AUTHOR = "author", "author"
+        TOPIC = "topic", "topic"
+        MEMBER = "member", "member"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.CharField(
+        max_length=200, help_text="The author key, the topic in lower case, or the member's id"
+    )
+    label = models.CharField(max_length=200, help_text="As the member named it")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="followers",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "label", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "key"], name="follow_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.kind} {self.label}"

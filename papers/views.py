@@ -15,21 +15,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from accounts.authentication import vote_allowed
 from accounts.models import MemberRequest, User
-from config.params import page_number
+from config.params import page_number, safe_next
 from papers import caching as pages
-from papers import claims, selectors
+from papers import claims, follows, selectors
 from papers import sections as paper_sections
 from papers.authors import author_key, papers_by_author
 from papers.caching import Loaded, vote_holes, vote_mark
 from papers.citations import export_response
 from papers.markdown import paper_as_markdown
-from papers.models import Paper
+from papers.models import Follow, Paper
 from papers.periods import Period, parse_period, period_of
 from papers.services import submissions, votes
 from papers.sources import arxiv
@@ -52,13 +51,6 @@ def _here(path: str, **params: object) -> str:
     """A page's canonical address: `path` with the parameters that are not defaults."""
     query = urlencode({name: value for name, value in params.items() if value is not None})
     return f"{path}?{query}" if query else path
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
 
 
 def _tabs(period: Period) -> list[dict[str, object]]:
@@ -288,7 +280,7 @@ def upvote(request: HtmxHttpRequest, arxiv_id: str) -> HttpResponse:
     """Toggle the member's upvote; htmx gets the button back, a plain form a redirect."""
     fallback = reverse("papers:paper", args=[arxiv_id])
     if not request.user.is_authenticated:
-        login = redirect_to_login(_safe_next(request, fallback))
+        login = redirect_to_login(safe_next(request, fallback))
         if request.htmx:
             response = HttpResponse(status=204)
             response["HX-Redirect"] = login["Location"]
@@ -307,10 +299,10 @@ def upvote(request: HtmxHttpRequest, arxiv_id: str) -> HttpResponse:
         context = {
             "paper": found,
             "vote": vote_mark(state.upvotes, state.upvoted),
-            "next": _safe_next(request, fallback),
+            "next": safe_next(request, fallback),
         }
         return render(request, "includes/upvote_button.html", context)
-    return redirect(_safe_next(request, fallback))
+    return redirect(safe_next(request, fallback))
 
 
 @login_required
@@ -389,6 +381,8 @@ def author(request: HttpRequest, name: str) -> HttpResponse:
         "papers": found,
         "spellings": spellings,
         "members": claims.members_of_author(key),
+        "following": request.user.is_authenticated
+        and follows.is_following(request.user, Follow.Kind.AUTHOR, name),
     }
     return render(request, "papers/author.html", context)
 

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -16,10 +17,14 @@ from accounts.forms import DisplayNameForm, PublicProfileForm
 from accounts.models import MemberRequest, User
 from accounts.services import member_set_display_name, member_set_public_profile
 from accounts.views import tokens_context
-from config.params import page_number
+from config.params import page_number, safe_next
 from discussions.selectors import member_comments
+from papers import caching as pages
+from papers import follows
+from papers.caching import Loaded
 from papers.citations import export_response
 from papers.claims import authored_papers, member_claims
+from papers.models import Follow
 from papers.selectors import listing, user_upvoted_papers
 from people.selectors import member_profile
 from readinglists.selectors import member_collections, public_collections
@@ -117,6 +122,8 @@ def member(request: HttpRequest, handle: str) -> HttpResponse:
         "comments": member_comments(found),
         "collections": public_collections(found),
         "upvoted": user_upvoted_papers(found)[:PUBLIC_LIST_SIZE] if found.show_upvotes else None,
+        "following": request.user.is_authenticated
+        and follows.is_following(request.user, Follow.Kind.MEMBER, found.username),
     }
     return render(request, "people/member.html", context)
 
@@ -131,3 +138,63 @@ def upvotes_export(request: MemberRequest, fmt: str) -> HttpResponse:
     """The member's upvoted papers, most recent vote first, as BibTeX or CSL-JSON."""
     papers = user_upvoted_papers(request.user)[:UPVOTES_EXPORT_LIMIT]
     return export_response(papers, fmt, "upvoted-papers")
+
+
+# --- follows ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def following(request: MemberRequest) -> HttpResponse:
+    """The member's Following feed: the papers of the authors, topics and members they
+    follow, newest first, and what they follow."""
+    user = request.user
+    page = page_number(request.GET.get("page"))
+
+    def load() -> Loaded:
+        feed = follows.following_page(user, page=page)
+        return Loaded(
+            {"feed": feed},
+            cards=feed.papers,
+            shown=feed.papers,
+            scopes=[*feed.scopes, *pages.paper_scopes(feed.papers)],
+        )
+
+    here = reverse("people:following") + (f"?page={page}" if page > 1 else "")
+    return pages.respond(
+        request,
+        key=f"following|{user.pk}|{page}",
+        template="people/following.html",
+        load=load,
+        here=lambda: here,
+        scopes=[follows.follows_scope(user.pk), "catalog"],
+    )
+
+
+def _kind(kind: str) -> str:
+    if kind not in Follow.Kind.values:
+        raise Http404("Follow an author, a topic or a member")
+    return kind
+
+
+@login_required
+@require_POST
+def follow(request: MemberRequest, kind: str) -> HttpResponse:
+    """Follow an author, a topic or a member (`value`: the name, the words, the handle)."""
+    value = request.POST.get("value", "")
+    try:
+        made = follows.follow(user=request.user, kind=_kind(kind), value=value)
+    except follows.FollowRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"You follow {made.label}: their papers are in your feed.")
+    return redirect(safe_next(request, reverse("people:following")))
+
+
+@login_required
+@require_POST
+def unfollow(request: MemberRequest, kind: str) -> HttpResponse:
+    value = request.POST.get("value", "")
+    if follows.unfollow(user=request.user, kind=_kind(kind), value=value):
+        messages.success(request, f"You no longer follow {' '.join(value.split())[:100]}.")
+    return redirect(safe_next(request, reverse("people:following")))

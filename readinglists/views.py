@@ -9,10 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import MemberRequest, User
+from config.params import safe_next
 from papers.citations import export_response
 from papers.views import paper_or_404
 from readinglists import selectors, services
@@ -160,19 +160,12 @@ def editors(request: MemberRequest, handle: str, slug: str) -> HttpResponse:
     return redirect(_url(collection))
 
 
-def _back(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def save(request: MemberRequest, arxiv_id: str) -> HttpResponse:
     """Put the paper in (or take it out of) the member's collections, or a new one."""
     paper = paper_or_404(arxiv_id)
-    back = _back(request, reverse("papers:paper", args=[paper.arxiv_id]))
+    back = safe_next(request, reverse("papers:paper", args=[paper.arxiv_id]))
     if request.method == "POST":
         try:
             name = request.POST.get("new_name", "").strip()

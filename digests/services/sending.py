@@ -41,6 +41,7 @@ from digests import mail
 from digests.models import Delivery, Subscription
 from digests.periods import DigestPeriod, digest_period, due_period
 from digests.selectors import DigestPaper, digest_papers, select_papers
+from papers.follows import followed_by
 
 logger = logging.getLogger(__name__)
 
@@ -198,14 +199,17 @@ def _dry_run(period: DigestPeriod, papers: list[DigestPaper], report: SendReport
         Subscription.objects.active()
         .filter(frequency=period.frequency)
         .exclude(pk__in=handled.values("subscription_id"))
-        .values_list("keywords", flat=True)
+        .values_list("keywords", "user_id")
     )
-    matches: dict[tuple[str, ...], bool] = {}
-    for keywords in subscribers:
+    followed = followed_by(user_id for _keywords, user_id in subscribers if user_id)
+    matches: dict[tuple[object, ...], bool] = {}
+    for keywords, user_id in subscribers:
         report.planned += 1
-        key = tuple(sorted({k.lower() for k in keywords or []}))
+        words = tuple(sorted({k.lower() for k in keywords or []}))
+        follows = followed.get(user_id or 0)
+        key = (words, follows.signature if follows else ())
         if key not in matches:
-            matches[key] = bool(select_papers(papers, key, 1))
+            matches[key] = bool(select_papers(papers, words, 1, follows))
         if matches[key]:
             report.sent += 1
         else:
@@ -283,6 +287,7 @@ def _send_batch(batch: list[Delivery], renderer: mail.DigestRenderer, report: Se
     after the server accepted the message, never before.
     """
     sent_unrecorded: tuple[Delivery, mail.Outgoing] | None = None
+    followed = followed_by(d.subscription.user_id for d in batch if d.subscription.user_id)
     connection = mail.Connection()
     try:
         for delivery in batch:
@@ -290,7 +295,7 @@ def _send_batch(batch: list[Delivery], renderer: mail.DigestRenderer, report: Se
             if not subscription.is_active:
                 _skip(delivery, "unsubscribed before sending", report)
                 continue
-            outgoing = renderer.message(subscription)
+            outgoing = renderer.message(subscription, followed.get(subscription.user_id or 0))
             if outgoing is None:
                 _skip(delivery, "no paper of the period matches the keywords", report)
                 continue

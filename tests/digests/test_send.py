@@ -377,9 +377,9 @@ def test_the_period_papers_are_queried_once_not_per_subscriber(smtp, monday, pap
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
     assert sum('FROM "papers_paper"' in sql for sql in statements) == 1
-    # papers, plan, insert, 2 batch reads; then one statement per digest (its claim and the
-    # previous one's "sent"), and the last "sent"
-    assert len(statements) == 5 + 12 + 1
+    # papers, their verified authors, plan, insert, 2 batch reads; then one statement per
+    # digest (its claim and the previous one's "sent"), and the last "sent"
+    assert len(statements) == 6 + 12 + 1
 
 
 def test_a_digest_filled_in_bytewise_equals_one_built_normally(monday, papers):
