@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from caching.users import member_scope
 from config.ratelimit import take
 from discussions.models import (
     REACTIONS,
@@ -46,11 +47,16 @@ def discussion_scope(paper: Paper) -> str:
     return f"discussion:{paper.arxiv_id}"
 
 
-def _announce(paper: Paper, *, count_changed: bool) -> None:
+def _announce(paper: Paper, *, count_changed: bool, author_id: int | None = None) -> None:
+    """The paper's discussion changed (and, with `author_id`, what the member's public page
+    lists of their comments)."""
+    scopes = [discussion_scope(paper)]
+    if author_id is not None:
+        scopes.append(member_scope(author_id))
     if count_changed:  # the card shows the count: its pages follow within a second
-        changed(papers=[paper], hard_scopes=[discussion_scope(paper)])
+        changed(papers=[paper], hard_scopes=scopes)
     else:
-        changed(hard_scopes=[discussion_scope(paper)])
+        changed(hard_scopes=scopes)
 
 
 def _count(paper: Paper, delta: int) -> None:
@@ -151,7 +157,7 @@ def comment_post(
         )
         _count(paper, +1)
         _notify(comment, mentioned.values())
-        _announce(paper, count_changed=True)
+        _announce(paper, count_changed=True, author_id=user.pk)
     return comment
 
 
@@ -186,7 +192,7 @@ def comment_edit(*, user: User, comment: Comment, body: object) -> Comment:
         comment.save(update_fields=["body", "html", "edited_at", "updated_at"])
         new = [u for handle, u in mentioned.items() if handle not in before]
         _notify(comment, new, reply=False)  # the reply was notified when it was posted
-        _announce(comment.paper, count_changed=False)
+        _announce(comment.paper, count_changed=False, author_id=comment.author_id)
     return comment
 
 
@@ -203,7 +209,7 @@ def comment_delete(*, user: User, comment: Comment) -> Comment:
         comment.html = ""
         comment.save(update_fields=["deleted_at", "body", "html", "updated_at"])
         _count(comment.paper, -1)
-        _announce(comment.paper, count_changed=True)
+        _announce(comment.paper, count_changed=True, author_id=comment.author_id)
     return comment
 
 
@@ -279,7 +285,7 @@ def comments_hide(*, staff: User, comments: Iterable[Comment], reason: str) -> i
             )
             if was_shown:
                 _count(comment.paper, -1)
-            _announce(comment.paper, count_changed=was_shown)
+            _announce(comment.paper, count_changed=was_shown, author_id=comment.author_id)
             hidden += 1
     return hidden
 
@@ -296,6 +302,8 @@ def comments_unhide(*, comments: Iterable[Comment]) -> int:
             comment.save(update_fields=["hidden_reason", "hidden_at", "hidden_by", "updated_at"])
             if not comment.is_deleted:
                 _count(comment.paper, +1)
-            _announce(comment.paper, count_changed=not comment.is_deleted)
+            _announce(
+                comment.paper, count_changed=not comment.is_deleted, author_id=comment.author_id
+            )
             shown += 1
     return shown

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from caching.users import member_scope
 from papers.authors import author_key
 from papers.caching import changed
 from papers.models import AuthorClaim, Paper
@@ -31,11 +32,6 @@ _AUTHOR_ID = re.compile(r"^([0-9a-f]{16})([0-9a-f]{8})$")
 def author_scope(key: str) -> str:
     """The scope of an author page (what a claim on that author changes)."""
     return f"author:{key}"
-
-
-def member_scope(member_id: int) -> str:
-    """The scope of a member's public page."""
-    return f"member:{member_id}"
 
 
 def author_id(paper: Paper, index: int) -> str:

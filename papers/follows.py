@@ -12,11 +12,14 @@ from http import HTTPStatus
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import escape
 
 from accounts.models import User
 from caching import announce, store
+from caching.skeletons import hole
+from caching.users import member_scope
 from papers.authors import author_key, papers_by_author
-from papers.claims import member_scope
 from papers.models import AuthorClaim, Follow, Paper
 from papers.selectors import listing, search_papers
 from papers.terms import search_terms, terms_pattern
@@ -236,4 +239,41 @@ def followed_by(member_ids: Iterable[int]) -> dict[int, Followed]:
             frozenset(members.get(user_id, ())),
         )
         for user_id in topics.keys() | authors.keys() | members.keys()
+    }
+
+
+# --- the Follow button -------------------------------------------------------------------------
+
+FOLLOW_HOLES = {
+    "action": "follow_action",
+    "pressed": "follow_pressed",
+    "label": "follow_label",
+    "hidden": "follow_hidden",
+}
+
+
+def button_holes() -> dict[str, str]:
+    """A cached page's Follow button: holes each member's request fills (button_values)."""
+    return {part: hole(name) for part, name in FOLLOW_HOLES.items()}
+
+
+def plain_button(kind: str) -> dict[str, str]:
+    """A Follow button that does not say whether the member follows already."""
+    return {
+        "action": reverse("people:follow", args=[kind]),
+        "pressed": "false",
+        "label": "Follow",
+        "hidden": "",
+    }
+
+
+def button_values(user: User, kind: str, value: str, *, hidden: bool = False) -> dict[str, bytes]:
+    """The holes of the button for this member: Follow, or Following (to unfollow)."""
+    following = is_following(user, kind, value)
+    action = reverse("people:unfollow" if following else "people:follow", args=[kind])
+    return {
+        FOLLOW_HOLES["action"]: escape(action).encode(),
+        FOLLOW_HOLES["pressed"]: b"true" if following else b"false",
+        FOLLOW_HOLES["label"]: b"Following" if following else b"Follow",
+        FOLLOW_HOLES["hidden"]: b" hidden" if hidden else b"",
     }

@@ -241,7 +241,11 @@ def search(request: HttpRequest) -> HttpResponse:
     if arxiv_id and selectors.paper_by_id(arxiv_id) is not None:
         return redirect("papers:paper", arxiv_id=arxiv_id)
     number = page_number(request.GET.get("page")) if query and not arxiv_id else 1
-    context: dict[str, object] = {"query": query, "terms": terms}
+    context: dict[str, object] = {
+        "query": query,
+        "terms": terms,
+        "follow_topic": follows.plain_button(Follow.Kind.TOPIC),
+    }
 
     def load() -> Loaded:
         if arxiv_id:
@@ -362,29 +366,41 @@ def search_citations(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @require_GET
 def author(request: HttpRequest, name: str) -> HttpResponse:
-    """Every paper by an author name (spellings normalised: papers/authors.py)."""
+    """Every paper by an author name (spellings normalised: papers/authors.py), and the
+    members verified as that author."""
     name = " ".join(name.split())[:200]
-    found = papers_by_author(name)
-    if not found:
-        raise Http404("No papers by that author here")
     key = author_key(name)
-    spellings = sorted(
-        {
-            a["name"]
-            for paper in found
-            for a in paper.authors
-            if author_key(a.get("name", "")) == key
+
+    def load() -> Loaded:
+        found = papers_by_author(name)
+        if not found:
+            raise Http404("No papers by that author here")
+        spellings = sorted(
+            {
+                a["name"]
+                for paper in found
+                for a in paper.authors
+                if author_key(a.get("name", "")) == key
+            }
+        )
+        context = {
+            "name": name,
+            "papers": found,
+            "spellings": spellings,
+            "members": claims.members_of_author(key),
+            "follow": follows.button_holes(),
         }
+        return Loaded(context, cards=[], shown=[], scopes=pages.paper_scopes(found))
+
+    return pages.respond(
+        request,
+        key=f"author|{name}",
+        template="papers/author.html",
+        load=load,
+        here=lambda: reverse("papers:author", args=[name]),
+        scopes=["catalog", claims.author_scope(key)],
+        personal=lambda user, holes: follows.button_values(user, Follow.Kind.AUTHOR, name),
     )
-    context = {
-        "name": name,
-        "papers": found,
-        "spellings": spellings,
-        "members": claims.members_of_author(key),
-        "following": request.user.is_authenticated
-        and follows.is_following(request.user, Follow.Kind.AUTHOR, name),
-    }
-    return render(request, "papers/author.html", context)
 
 
 @login_required

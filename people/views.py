@@ -17,6 +17,7 @@ from accounts.forms import DisplayNameForm, PublicProfileForm
 from accounts.models import MemberRequest, User
 from accounts.services import member_set_display_name, member_set_public_profile
 from accounts.views import tokens_context
+from caching.users import member_scope
 from config.params import page_number, safe_next
 from discussions.selectors import member_comments
 from papers import caching as pages
@@ -28,6 +29,7 @@ from papers.models import Follow
 from papers.selectors import listing, user_upvoted_papers
 from people.selectors import member_profile
 from readinglists.selectors import member_collections, public_collections
+from readinglists.services import owner_scope
 
 
 def _profile_page(
@@ -108,24 +110,45 @@ PUBLIC_LIST_SIZE = 20
 
 @require_safe
 def member(request: HttpRequest, handle: str) -> HttpResponse:
-    """A member's public page: who they are, what they submitted, their public collections,
-    their comments, and their upvotes if they chose to show them."""
+    """A member's public page: who they are, what they authored and submitted, their
+    public collections, their comments, and their upvotes if they chose to show them.
+    Kept until one of those changes (each announces the member's scope)."""
     found = User.objects.filter(username=handle, is_active=True).first()
     if found is None:
         raise Http404("No such member")
-    context = {
-        "member": found,
-        "submitted": listing(found.submitted_papers.all()).order_by("-listed_on", "-id")[
-            :PUBLIC_LIST_SIZE
+
+    def load() -> Loaded:
+        context = {
+            "member": found,
+            "authored": authored_papers(found, limit=PUBLIC_LIST_SIZE),
+            "submitted": listing(found.submitted_papers.all()).order_by("-listed_on", "-id")[
+                :PUBLIC_LIST_SIZE
+            ],
+            "comments": member_comments(found),
+            "collections": public_collections(found),
+            "upvoted": (
+                user_upvoted_papers(found)[:PUBLIC_LIST_SIZE] if found.show_upvotes else None
+            ),
+            "follow": follows.button_holes(),
+        }
+        return Loaded(context, cards=[], shown=[])
+
+    return pages.respond(
+        request,
+        key=f"member|{found.pk}",
+        template="people/member.html",
+        load=load,
+        here=lambda: reverse("people:member", args=[found.username]),
+        scopes=[
+            member_scope(found.pk),
+            owner_scope(found.pk),
+            pages.voter_scope(found.pk),
+            "catalog",
         ],
-        "authored": authored_papers(found, limit=PUBLIC_LIST_SIZE),
-        "comments": member_comments(found),
-        "collections": public_collections(found),
-        "upvoted": user_upvoted_papers(found)[:PUBLIC_LIST_SIZE] if found.show_upvotes else None,
-        "following": request.user.is_authenticated
-        and follows.is_following(request.user, Follow.Kind.MEMBER, found.username),
-    }
-    return render(request, "people/member.html", context)
+        personal=lambda user, holes: follows.button_values(
+            user, Follow.Kind.MEMBER, found.username, hidden=user.pk == found.pk
+        ),
+    )
 
 
 UPVOTES_EXPORT_LIMIT = 5_000

@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils.text import slugify
 
 from accounts.models import User
+from caching import announce
 from papers.models import Paper
 from readinglists.models import Collection, CollectionItem, Visibility
 
@@ -21,6 +22,23 @@ class CollectionError(Exception):
     def __init__(self, message: str, status: int = HTTPStatus.BAD_REQUEST):
         super().__init__(message)
         self.status = status
+
+
+def collection_scope(collection_id: int) -> str:
+    """The scope of a collection's page (what a write to the collection changes)."""
+    return f"collection:{collection_id}"
+
+
+def owner_scope(owner_id: int) -> str:
+    """The scope of the list of a member's collections (their public page shows it)."""
+    return f"collections-of:{owner_id}"
+
+
+def _changed(collection: Collection) -> None:
+    """Announce a write to the collection, once committed: its page and its owner's public
+    page (which lists their public collections) are built again; nothing else is."""
+    scopes = {collection_scope(collection.pk), owner_scope(collection.owner_id)}
+    transaction.on_commit(lambda: announce(hard=scopes))
 
 
 def can_edit(user: User, collection: Collection) -> bool:
@@ -69,13 +87,15 @@ def collection_create(
     visibility = _clean_visibility(visibility)
     if Collection.objects.filter(owner=owner).count() >= MAX_COLLECTIONS:
         raise CollectionError(f"You have {MAX_COLLECTIONS} collections already.")
-    return Collection.objects.create(
+    made = Collection.objects.create(
         owner=owner,
         name=name,
         slug=_unique_slug(owner, name),
         description=description.strip()[:2000],
         visibility=visibility,
     )
+    _changed(made)
+    return made
 
 
 def collection_update(
@@ -93,11 +113,13 @@ def collection_update(
         _check_owner(user, collection)
         collection.visibility = _clean_visibility(visibility)
     collection.save()
+    _changed(collection)
     return collection
 
 
 def collection_delete(*, user: User, collection: Collection) -> None:
     _check_owner(user, collection)
+    _changed(collection)
     collection.delete()
 
 
@@ -121,6 +143,7 @@ def item_add(*, user: User, collection: Collection, paper: Paper, note: str = ""
         except IntegrityError:
             return False
         locked.save(update_fields=["updated_at"])
+        _changed(locked)
     return True
 
 
@@ -128,12 +151,14 @@ def item_remove(*, user: User, collection: Collection, paper: Paper) -> None:
     _check_edit(user, collection)
     collection.items.filter(paper=paper).delete()
     collection.save(update_fields=["updated_at"])
+    _changed(collection)
 
 
 def item_note(*, user: User, collection: Collection, paper: Paper, note: str) -> None:
     _check_edit(user, collection)
     collection.items.filter(paper=paper).update(note=note.strip()[:2000])
     collection.save(update_fields=["updated_at"])
+    _changed(collection)
 
 
 def item_move(*, user: User, collection: Collection, paper: Paper, offset: int) -> None:
@@ -152,6 +177,7 @@ def item_move(*, user: User, collection: Collection, paper: Paper, offset: int) 
             if item.position != position:
                 CollectionItem.objects.filter(pk=item.pk).update(position=position)
         collection.save(update_fields=["updated_at"])
+        _changed(collection)
 
 
 def editor_invite(*, user: User, collection: Collection, handle: str) -> User:

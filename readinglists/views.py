@@ -12,7 +12,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import MemberRequest, User
+from caching.users import member_scope
 from config.params import safe_next
+from papers import caching as pages
+from papers.caching import Loaded
 from papers.citations import export_response
 from papers.views import paper_or_404
 from readinglists import selectors, services
@@ -41,18 +44,36 @@ def _refused(request: HttpRequest, error: services.CollectionError, back: str) -
 
 @require_safe
 def detail(request: HttpRequest, handle: str, slug: str) -> HttpResponse:
+    """A collection. Its readers get the page from the cache (built again when the
+    collection or the votes of its papers change); its editors, who see the controls, and
+    private collections are built for each request."""
     collection = _collection(request, handle, slug)
     user = request.user
     editable = isinstance(user, User) and services.can_edit(user, collection)
-    context = {
-        "collection": collection,
-        "items": selectors.collection_items(collection),
-        "editable": editable,
-        "owner": request.user.is_authenticated and request.user.pk == collection.owner_id,
-        "editors": list(collection.editors.all()) if editable else [],
-        "visibilities": Visibility.choices,
-    }
-    return render(request, "readinglists/detail.html", context)
+
+    def load() -> Loaded:
+        items = selectors.collection_items(collection)
+        context = {
+            "collection": collection,
+            "items": items,
+            "editable": editable,
+            "owner": editable and user.pk == collection.owner_id,
+            "editors": list(collection.editors.all()) if editable else [],
+            "visibilities": Visibility.choices,
+        }
+        papers = [item.paper for item in items]
+        return Loaded(context, cards=[], shown=[], scopes=pages.paper_scopes(papers))
+
+    if editable or collection.visibility == Visibility.PRIVATE:
+        return render(request, "readinglists/detail.html", load().context)
+    return pages.respond(
+        request,
+        key=f"collection|{collection.pk}",
+        template="readinglists/detail.html",
+        load=load,
+        here=lambda: _url(collection),
+        scopes=[services.collection_scope(collection.pk), member_scope(collection.owner_id)],
+    )
 
 
 @require_safe

@@ -143,7 +143,7 @@ def test_bad_input_gets_a_clear_error(alice, papers):
     assert sorted(Collection.objects.values_list("slug", flat=True)) == ["same", "same-2"]
 
 
-def test_a_public_page_shows_bio_submissions_and_upvotes_only_when_chosen(alice, papers):
+def test_a_public_page_shows_bio_submissions_and_upvotes_only_when_chosen(alice, papers, commit):
     from papers.models import Upvote
 
     papers[0].submitted_by = alice
@@ -161,7 +161,7 @@ def test_a_public_page_shows_bio_submissions_and_upvotes_only_when_chosen(alice,
     assert "Paper number 0" in page  # submitted
     assert "Paper number 1" not in page  # upvotes are private by default
     assert ">A</span>" in page  # the initials avatar
-    client.post("/accounts/profile/public", {"bio": "", "show_upvotes": "on"})
+    commit(lambda: client.post("/accounts/profile/public", {"bio": "", "show_upvotes": "on"}))
     assert "Paper number 1" in Client().get(f"/u/{alice.username}").content.decode()
     bad = client.post("/accounts/profile/public", {"website": "javascript:alert(1)"})
     assert bad.status_code == HTTPStatus.FOUND
