@@ -8,6 +8,17 @@ from django.db import models
 from django.http import HttpRequest
 
 HANDLE_PREFIX = "member-"
+# The avatar colours, as static/css/site.css's .avatar.colour-N.
+AVATAR_COLOURS = (
+    "#1e3a8a",
+    "#7c2d12",
+    "#065f46",
+    "#5b21b6",
+    "#9d174d",
+    "#1f2937",
+    "#0e7490",
+    "#a16207",
+)
 
 
 def new_handle() -> str:
@@ -58,7 +69,7 @@ class User(AbstractUser):
     @property
     def avatar_colour(self) -> int:
         """Which of the eight avatar colours (static/css/site.css) the member's initials get."""
-        return (self.pk or 0) % 8
+        return (self.pk or 0) % len(AVATAR_COLOURS)
 
     @property
     def label(self) -> str:

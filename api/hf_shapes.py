@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -106,7 +107,12 @@ def hf_organization(paper: Paper) -> dict[str, str] | None:
 
 def member_person(user: User) -> dict[str, Any]:
     """A member of this site as Hugging Face describes a user."""
-    return hf_person(key=f"{user.pk:024x}", username=user.username, fullname=user.public_name)
+    return hf_person(
+        key=f"{user.pk:024x}",
+        username=user.username,
+        fullname=user.public_name,
+        avatar=reverse("people:avatar", args=[user.username]),
+    )
 
 
 def with_people(papers: Sequence[Paper]) -> Sequence[Paper]:

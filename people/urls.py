@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/profile/notifications", views.notifications, name="notifications"),
     path("accounts/profile/public", views.public_profile, name="public-profile"),
     path("u/<str:handle>", views.member, name="member"),
+    path("u/<str:handle>/avatar.svg", views.avatar, name="avatar"),
     path("following", views.following, name="following"),
     path("following/<str:kind>", views.follow, name="follow"),
     path("following/<str:kind>/remove", views.unfollow, name="unfollow"),

@@ -9,12 +9,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.forms import DisplayNameForm, PublicProfileForm
-from accounts.models import MemberRequest, User
+from accounts.models import AVATAR_COLOURS, MemberRequest, User
 from accounts.services import member_set_display_name, member_set_public_profile
 from accounts.views import tokens_context
 from caching.users import member_scope
@@ -149,6 +150,18 @@ def member(request: HttpRequest, handle: str) -> HttpResponse:
             user, Follow.Kind.MEMBER, found.username, hidden=user.pk == found.pk
         ),
     )
+
+
+@require_safe
+@cache_control(public=True, max_age=3600)
+def avatar(request: HttpRequest, handle: str) -> HttpResponse:
+    """The member's initials on their colour, as an SVG image (the API's `avatarUrl`)."""
+    found = User.objects.filter(username=handle, is_active=True).first()
+    if found is None:
+        raise Http404("No such member")
+    context = {"initials": found.initials, "colour": AVATAR_COLOURS[found.avatar_colour]}
+    svg = render_to_string("people/avatar.svg", context)
+    return HttpResponse(svg, content_type="image/svg+xml")
 
 
 UPVOTES_EXPORT_LIMIT = 5_000

@@ -64,6 +64,9 @@ def test_a_member_claims_an_author_and_staff_approve_it(client, alice, staff, co
     assert shown["user"]["user"] == "alice"
     assert shown["statusLastChangedAt"]
     assert _api_author(client, paper, 0)["user"] is None
+    avatar = client.get(shown["user"]["avatarUrl"])  # the profile's initials avatar
+    assert avatar["Content-Type"] == "image/svg+xml"
+    assert ">A</text>" in avatar.content.decode()
 
 
 def test_a_rejection_needs_a_reason_the_member_sees_and_they_can_claim_again(
