@@ -21,6 +21,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py embed_papers
 
 run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

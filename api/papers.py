@@ -61,6 +61,7 @@ from api.errors import ERRORS, MEMBER_ERRORS, ErrorSerializer, error, paper_or_4
 from api.hf_shapes import (
     HfDailyPaperSerializer,
     HfPaperInfoSerializer,
+    HfPaperSerializer,
     HfSearchResultSerializer,
     with_people,
 )
@@ -69,12 +70,14 @@ from api.serializers import (
     PaperListQuerySerializer,
     PaperSearchQuerySerializer,
     PaperSerializer,
+    SimilarQuerySerializer,
     SubmitInputSerializer,
     VoteStateSerializer,
 )
 from caching.responses import Read, answer, kept_answer
 from caching.store import DEFAULT_TTL
-from papers.caching import papers_matching, period_scope
+from papers.caching import papers_matching, period_scope, related_papers
+from papers.embeddings import EMBEDDINGS_SCOPE
 from papers.models import Paper, PaperQuerySet
 from papers.periods import parse_period
 from papers.selectors import (
@@ -278,6 +281,43 @@ class PaperInfoApi(CachedReadApi):
             _cache_key(request, f"paper:{arxiv_id}", ()),
             lambda: HfPaperInfoSerializer(paper_or_404(arxiv_id)).data,
             known_scopes=(f"paper:{arxiv_id}",),
+        )
+
+
+class PaperSimilarApi(CachedReadApi):
+    @extend_schema(
+        operation_id="paper_similar",
+        summary="Papers similar to one, by meaning",
+        description=(
+            "A bare JSON array of paper objects (as in a daily papers item), the closest "
+            "first: the papers whose title and abstract are nearest this one's, by their "
+            "embeddings (shared title words until the paper has one)."
+        ),
+        tags=[PAPERS_TAG],
+        parameters=[_paper_id_parameter, SimilarQuerySerializer],
+        responses={
+            HTTPStatus.OK: HfPaperSerializer(many=True),
+            HTTPStatus.NOT_MODIFIED: _not_modified,
+            HTTPStatus.NOT_FOUND: ErrorSerializer,
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, **kwargs: Any) -> HttpResponse:
+        return super().get(request, **kwargs)
+
+    def read(self, request: Any, **kwargs: Any) -> Read:
+        arxiv_id, _version = split_arxiv_id(kwargs["paper_id"])
+
+        def build() -> Any:
+            params = _valid_query(SimilarQuerySerializer, request)
+            papers = related_papers(paper_or_404(arxiv_id), limit=params["limit"])
+            return HfPaperSerializer(with_people(papers), many=True).data
+
+        return Read(
+            _cache_key(request, f"similar:{arxiv_id}", ("limit",)),
+            build,
+            scopes=lambda data: [f"paper:{row['id']}" for row in data],
+            known_scopes=(f"paper:{arxiv_id}", "catalog", EMBEDDINGS_SCOPE),
         )
 
 

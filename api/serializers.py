@@ -157,6 +157,10 @@ class PaperSearchQuerySerializer(serializers.Serializer[Any]):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
 
 
+class SimilarQuerySerializer(serializers.Serializer[Any]):
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+
 class PaperListQuerySerializer(serializers.Serializer[Any]):
     since = serializers.DateField(required=False, help_text="Listed on or after this day")
     until = serializers.DateField(required=False, help_text="Listed on or before this day")

@@ -65,6 +65,11 @@ urlpatterns = [
         discussions.CommentReactionApi.as_view(),
         name="comment-react",
     ),
+    path(
+        "papers/<api_paper_id:paper_id>/similar",
+        api.PaperSimilarApi.as_view(),
+        name="paper-similar",
+    ),
     path("papers/<api_paper_id:paper_id>", api.PaperInfoApi.as_view(), name="paper"),
     path("settings/papers/claim", claims.PaperClaimApi.as_view(), name="paper-claim"),
     path("collections", collections.CollectionsApi.as_view(), name="collections"),

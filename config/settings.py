@@ -14,7 +14,15 @@ import django_stubs_ext
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from config.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
 
 django_stubs_ext.monkeypatch()  # ModelAdmin[Paper] and the like, as mypy reads them
 
@@ -367,6 +375,11 @@ def _hour(name: str, default: int) -> int:
 # Scheduled ingestion (times in UTC). arXiv announces at 20:00 US Eastern; its RSS listings
 # carry the new papers from about midnight Eastern, 04:00 or 05:00 UTC.
 INGEST_HF_EVERY_MINUTES = env_int("INGEST_HF_EVERY_MINUTES", 60, minimum=1)
+# Search: "hybrid" (full text and meaning, fused; the default), "fulltext" or "vector";
+# a paper counts as a match by meaning from this cosine up (docs/SEARCH.md chose both).
+SEARCH_MODE = env_choice("SEARCH_MODE", ("hybrid", "fulltext", "vector"), "hybrid")
+SEARCH_MIN_SIMILARITY = env_float("SEARCH_MIN_SIMILARITY", 0.2, minimum=-1.0)
+
 ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", ["cs.AI", "cs.CL", "cs.CV", "cs.LG"])
 ARXIV_INGEST_HOUR = _hour("ARXIV_INGEST_HOUR", 5)
 

@@ -49,9 +49,18 @@ class PreferencesForm(forms.Form):
         help_text="Optional, comma-separated. Only papers whose title, abstract or keywords "
         "mention one of them; none: the top papers.",
     )
+    for_you = forms.BooleanField(
+        required=False,
+        label="For you",
+        help_text="Rank the papers by what you upvote, save and follow here (members).",
+    )
 
 
 class SubscribeForm(PreferencesForm):
     email = forms.EmailField(max_length=254)
 
     field_order = ["email", "frequency", "keywords"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["for_you"]  # a new address is no member's yet

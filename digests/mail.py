@@ -15,6 +15,7 @@ from email.utils import formatdate, make_msgid
 from types import TracebackType
 from urllib.parse import urlsplit
 
+import numpy as np
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
@@ -29,6 +30,7 @@ from digests.models import Subscription
 from digests.periods import DigestPeriod
 from digests.selectors import DigestPaper, select_papers
 from papers.follows import Followed
+from papers.foryou import order_by_taste
 
 logger = logging.getLogger(__name__)
 
@@ -328,14 +330,26 @@ class DigestRenderer:
         return build_message(to=to, subject=subject, text=text, html=html, headers=headers)
 
     def message(
-        self, subscription: Subscription, followed: Followed | None = None
+        self,
+        subscription: Subscription,
+        followed: Followed | None = None,
+        taste: np.ndarray | None = None,
     ) -> Outgoing | None:
         """The subscriber's digest, with the papers of what their member account follows
-        first; None when no paper of the period matches."""
+        first, ranked by their taste ("For you") when given; None when no paper of the
+        period matches."""
         keywords = tuple(sorted({k.lower() for k in subscription.keywords or []}))
-        chosen = (keywords, followed.signature if followed else ())
+        chosen = (
+            keywords,
+            followed.signature if followed else (),
+            (subscription.user_id,) if taste is not None else (),
+        )
         if chosen not in self._selections:
-            self._selections[chosen] = select_papers(self.papers, keywords, self.top_n, followed)
+            papers = self.papers
+            if taste is not None:
+                order = order_by_taste([paper.pk for paper in papers], taste)
+                papers = [papers[i] for i in order]
+            self._selections[chosen] = select_papers(papers, keywords, self.top_n, followed)
         selection = self._selections[chosen]
         if not selection:
             return None

@@ -50,6 +50,12 @@ class Subscription(models.Model):
     keywords = models.JSONField(
         default=list, blank=True, help_text="Topic keywords; none: the period's top papers"
     )
+    for_you = models.BooleanField(
+        "for you",
+        default=False,
+        db_default=False,
+        help_text="Rank the period's papers by what the member upvotes, saves and follows",
+    )
     # The manage link's key (it can change everything), and the one-click unsubscribe
     # link's, which can only unsubscribe: mail providers and link scanners fetch that one.
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)

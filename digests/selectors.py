@@ -99,6 +99,7 @@ class DigestPaper:
     url: str
     text: str
     author_keys: frozenset[str] = frozenset()  # papers/authors.py's keys of its authors
+    pk: int = 0
     members: frozenset[int] = frozenset()  # who submitted it, and its verified authors
 
 
@@ -156,6 +157,7 @@ def digest_papers(period: DigestPeriod) -> list[DigestPaper]:
                 url=settings.SITE_URL + reverse("papers:paper", args=[arxiv_id]),
                 text=f"{title}\n{abstract}\n{keywords}".lower(),
                 author_keys=frozenset(author_key(name) for name in names),
+                pk=pk,
                 members=frozenset(members),
             )
         )

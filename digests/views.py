@@ -110,7 +110,11 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "resubscribe":
         subscriptions.subscription_resubscribe(subscription=subscription)
         form = PreferencesForm(
-            initial={"frequency": subscription.frequency, "keywords": subscription.keywords}
+            initial={
+                "frequency": subscription.frequency,
+                "keywords": subscription.keywords,
+                "for_you": subscription.for_you,
+            }
         )
         saved = True
     elif request.method == "POST":
@@ -120,11 +124,16 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 subscription=subscription,
                 frequency=form.cleaned_data["frequency"],
                 keywords=form.cleaned_data["keywords"],
+                for_you=form.cleaned_data["for_you"],
             )
             saved = True
     else:
         form = PreferencesForm(
-            initial={"frequency": subscription.frequency, "keywords": subscription.keywords}
+            initial={
+                "frequency": subscription.frequency,
+                "keywords": subscription.keywords,
+                "for_you": subscription.for_you,
+            }
         )
     status = HTTPStatus.BAD_REQUEST if form.is_bound and not form.is_valid() else HTTPStatus.OK
     return render(

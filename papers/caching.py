@@ -32,7 +32,8 @@ from caching import announce, skeletons, store
 from caching.generations import ALL, Stamp, generations
 from caching.responses import Body, send
 from caching.skeletons import MEMBER, Skeleton, hole
-from papers import selectors
+from papers import search, selectors, vectors
+from papers.embeddings import EMBEDDINGS_SCOPE
 from papers.models import Paper, Upvote
 from papers.periods import Period, period_of
 from papers.rendering import highlight_html, math_html
@@ -198,8 +199,8 @@ def search_page(query: str, *, page: int, size: int = selectors.SEARCH_PAGE_SIZE
     only the papers themselves (their counts) are read again."""
     ranking = store.fetch(
         f"ranking:{size}:{page}:{query}",
-        lambda: store.Built(selectors.search_ranking(query, page=page, size=size), (), 64),
-        scopes=["catalog"],
+        lambda: store.Built(search.ranking(query, page=page, size=size), (), 64),
+        scopes=["catalog", EMBEDDINGS_SCOPE],
         max_age=RANKING_SECONDS,
     ).value
     return SearchPage(
@@ -224,15 +225,21 @@ def papers_matching(query: str, *, limit: int) -> list[Paper]:
     return found
 
 
+def similar_ids(paper: Paper, *, limit: int) -> list[int]:
+    """The papers nearest this one by meaning; by shared title words until it has a vector."""
+    return vectors.similar_ids(paper.pk, limit=limit) or selectors.related_ids(paper, limit=limit)
+
+
 def related_papers(paper: Paper, *, limit: int = 5) -> list[Paper]:
-    """A few papers close to this one (a full-text query, kept like a search ranking)."""
+    """A few papers close to this one, kept like a search ranking. A few more are read
+    than shown: a hidden one is left out."""
     ids = store.fetch(
         f"related:{limit}:{paper.arxiv_id}",
-        lambda: store.Built(selectors.related_ids(paper, limit=limit), (), 64),
-        scopes=["catalog"],
+        lambda: store.Built(similar_ids(paper, limit=limit + 5), (), 64),
+        scopes=["catalog", EMBEDDINGS_SCOPE],
         max_age=RANKING_SECONDS,
     ).value
-    return selectors.papers_by_ids(ids)
+    return selectors.papers_by_ids(ids)[:limit]
 
 
 # --- pages ------------------------------------------------------------------------------------

@@ -83,7 +83,8 @@ def follow(*, user: User, kind: str, value: str) -> Follow:
             made = Follow.objects.create(user=user, kind=kind, key=key, label=label, member=member)
     except IntegrityError:  # the same follow, made at the same moment
         return Follow.objects.get(user=user, kind=kind, key=key)
-    transaction.on_commit(lambda: announce(hard={follows_scope(user.pk)}))
+    announce(hard={follows_scope(user.pk)})  # once committed
+    _refresh_taste(user.pk)
     return made
 
 
@@ -95,8 +96,15 @@ def unfollow(*, user: User, kind: str, value: str) -> bool:
         return False
     deleted, _ = Follow.objects.filter(user=user, kind=kind, key=key).delete()
     if deleted:
-        transaction.on_commit(lambda: announce(hard={follows_scope(user.pk)}))
+        announce(hard={follows_scope(user.pk)})  # once committed
+        _refresh_taste(user.pk)
     return bool(deleted)
+
+
+def _refresh_taste(member_id: int) -> None:
+    from papers.foryou import refresh_later  # it reads follows: imported when needed
+
+    refresh_later(member_id)
 
 
 def follows_of(user: User) -> list[Follow]:

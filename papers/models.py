@@ -252,3 +252,19 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} follows {self.kind} {self.label}"
+
+
+class PaperEmbedding(models.Model):
+    """A paper's vector (papers/embeddings.py): normalised float16, with the model that
+    made it."""
+
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="embedding"
+    )
+    model = models.CharField(max_length=64)
+    digest = models.CharField(max_length=32, help_text="Of the text embedded")
+    vector = models.BinaryField()
+    updated_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} ({self.model})"

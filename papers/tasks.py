@@ -9,7 +9,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import User
 from config.celery import retry_on_network, single_run
+from papers import embeddings, foryou
 from papers.services.ingestion import (
     ingest_runs_mark_interrupted,
     papers_ingest_arxiv_rss,
@@ -59,3 +61,21 @@ def ingest_arxiv_listings(categories: list[str] | None = None) -> str:
         _earlier_runs_interrupted("arxiv-rss")
         categories = list(categories or settings.ARXIV_CATEGORIES)
         return papers_ingest_arxiv_rss(categories=categories).status
+
+
+@shared_task(name="papers.embed_papers", ignore_result=True)
+def embed_papers() -> str:
+    """Embed the papers that have no vector by the current model, or whose text changed:
+    queued after every ingestion, one run at a time (a run finds what the others left)."""
+    with single_run("papers.embed_papers") as acquired:
+        if not acquired:
+            return SKIPPED
+        return f"{embeddings.embed_stale():,} papers embedded"
+
+
+@shared_task(name="papers.refresh_taste", ignore_result=True)
+def refresh_taste(member_id: int) -> None:
+    """Rebuild a member's "For you" taste after they saved or followed something."""
+    member = User.objects.filter(pk=member_id, is_active=True).first()
+    if member is not None:
+        foryou.taste(member)

@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("u/<str:handle>", views.member, name="member"),
     path("u/<str:handle>/avatar.svg", views.avatar, name="avatar"),
     path("following", views.following, name="following"),
+    path("for-you", views.for_you, name="for-you"),
     path("following/<str:kind>", views.follow, name="follow"),
     path("following/<str:kind>/remove", views.unfollow, name="unfollow"),
 ]

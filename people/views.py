@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -22,7 +23,7 @@ from caching.users import member_scope
 from config.params import page_number, safe_next
 from discussions.selectors import member_comments
 from papers import caching as pages
-from papers import follows
+from papers import follows, foryou
 from papers.caching import Loaded
 from papers.citations import export_response
 from papers.claims import authored_papers, member_claims
@@ -204,6 +205,41 @@ def following(request: MemberRequest) -> HttpResponse:
         load=load,
         here=lambda: here,
         scopes=[follows.follows_scope(user.pk), "catalog"],
+    )
+
+
+@login_required
+@require_safe
+def for_you(request: MemberRequest) -> HttpResponse:
+    """The recent papers ranked for the member by what they upvoted, saved and follow,
+    each with its reason; a member with nothing yet picks a few topics to start."""
+    user = request.user
+    page = page_number(request.GET.get("page"))
+
+    def load() -> Loaded:
+        found = foryou.for_you(user, page=page)
+        papers = [item.paper for item in found.items]
+        today = timezone.now().date()
+        items = [
+            (item.reason, pages.card(item.paper, member=True, today=today)) for item in found.items
+        ]
+        context = {
+            "feed": found,
+            "items": items,
+            "starters": [
+                (topic, follows.plain_button(Follow.Kind.TOPIC)) for topic in foryou.STARTER_TOPICS
+            ],
+        }
+        return Loaded(context, cards=papers, shown=papers, scopes=pages.paper_scopes(papers))
+
+    here = reverse("people:for-you") + (f"?page={page}" if page > 1 else "")
+    return pages.respond(
+        request,
+        key=f"for-you|{user.pk}|{page}",
+        template="people/for_you.html",
+        load=load,
+        here=lambda: here,
+        scopes=[*foryou.taste_scopes(user.pk), "catalog"],
     )
 
 

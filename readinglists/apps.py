@@ -9,3 +9,10 @@ class ReadingListsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "readinglists"
     verbose_name = "collections"
+
+    def ready(self) -> None:
+        from papers.foryou import register_saved
+        from readinglists.selectors import saved_papers
+        from readinglists.services import owner_scope
+
+        register_saved(saved_papers, owner_scope)

@@ -39,3 +39,17 @@ def public_collections(user: User) -> QuerySet[Collection]:
         .select_related("owner")
         .annotate(size=Count("items"))
     )
+
+
+SAVED_FOR_TASTE = 200
+
+
+def saved_papers(user: User) -> list[tuple[int, str]]:
+    """The papers in the member's own collections, the latest saved first, with why they
+    count for their "For you" feed (papers/foryou.py)."""
+    rows = (
+        CollectionItem.objects.filter(collection__owner=user)
+        .order_by("-added_at")
+        .values_list("paper_id", "paper__title", "collection__name")[:SAVED_FOR_TASTE]
+    )
+    return [(pk, f"you saved “{title}” in “{name}”") for pk, title, name in rows]

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from caching import announce
+from papers.foryou import refresh_later
 from papers.models import Paper
 from readinglists.models import Collection, CollectionItem, Visibility
 
@@ -38,7 +39,8 @@ def _changed(collection: Collection) -> None:
     """Announce a write to the collection, once committed: its page and its owner's public
     page (which lists their public collections) are built again; nothing else is."""
     scopes = {collection_scope(collection.pk), owner_scope(collection.owner_id)}
-    transaction.on_commit(lambda: announce(hard=scopes))
+    announce(hard=scopes)  # once committed
+    refresh_later(collection.owner_id)  # what they saved is part of their "For you" taste
 
 
 def can_edit(user: User, collection: Collection) -> bool:

@@ -48,15 +48,32 @@ def _empty_cache(monkeypatch):
 
     from caching import store
     from config import ratelimit
+    from papers import vectors
 
     monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
     cache.clear()
     store.forget()
     ratelimit.forget()
+    vectors.forget()
     yield
     cache.clear()
     store.forget()
     ratelimit.forget()
+    vectors.forget()
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run in the test's process, with or without REDIS_URL (tests/test_celery.py and
+    tests/test_worker_killed.py run real workers, and say so)."""
+    from config.celery import app as celery_app
+
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = before
 
 
 @pytest.fixture

@@ -34,6 +34,11 @@ from tests.factories import PaperFactory
 REAL_WORKER = bool(django_settings.REDIS_URL)
 
 
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks go as configured here: to the real broker and worker when REDIS_URL is set."""
+
+
 def test_configuration_follows_the_house_rules():
     conf = celery_app.conf
     assert conf.task_serializer == "json"

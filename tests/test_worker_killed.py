@@ -44,6 +44,12 @@ from tests.digests.factories import SubscriptionFactory
 from tests.factories import PaperFactory
 from tests.test_faults import OwnRedis
 
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks go to the real broker here: a worker runs them."""
+
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,17 +31,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from digests import mail
 from digests.models import Delivery, Subscription
 from digests.periods import DigestPeriod, digest_period, due_period
 from digests.selectors import DigestPaper, digest_papers, select_papers
 from papers.follows import followed_by
+from papers.foryou import taste
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +291,7 @@ def _send_batch(batch: list[Delivery], renderer: mail.DigestRenderer, report: Se
     """
     sent_unrecorded: tuple[Delivery, mail.Outgoing] | None = None
     followed = followed_by(d.subscription.user_id for d in batch if d.subscription.user_id)
+    tastes = _tastes(batch)
     connection = mail.Connection()
     try:
         for delivery in batch:
@@ -295,7 +299,8 @@ def _send_batch(batch: list[Delivery], renderer: mail.DigestRenderer, report: Se
             if not subscription.is_active:
                 _skip(delivery, "unsubscribed before sending", report)
                 continue
-            outgoing = renderer.message(subscription, followed.get(subscription.user_id or 0))
+            member = subscription.user_id or 0
+            outgoing = renderer.message(subscription, followed.get(member), tastes.get(member))
             if outgoing is None:
                 _skip(delivery, "no paper of the period matches the keywords", report)
                 continue
@@ -315,6 +320,19 @@ def _send_batch(batch: list[Delivery], renderer: mail.DigestRenderer, report: Se
         if sent_unrecorded is not None:
             _record_sent_and_claim(sent=sent_unrecorded, claim=None)
         connection.close()
+
+
+def _tastes(batch: list[Delivery]) -> dict[int, np.ndarray]:
+    """The "For you" tastes of the batch's members who asked for them (one query for the
+    members; each taste is kept in the cache between digests)."""
+    wanted = {
+        d.subscription.user_id
+        for d in batch
+        if d.subscription.for_you and d.subscription.user_id is not None
+    }
+    members = User.objects.filter(pk__in=wanted, is_active=True)
+    tastes = {member.pk: taste(member).vector for member in members}
+    return {pk: vector for pk, vector in tastes.items() if vector is not None}
 
 
 def _skip(delivery: Delivery, reason: str, report: SendReport) -> None:

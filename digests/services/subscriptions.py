@@ -161,12 +161,14 @@ def subscription_confirm(*, subscription: Subscription, now: datetime | None = N
 
 
 def subscription_update(
-    *, subscription: Subscription, frequency: str, keywords: list[str]
+    *, subscription: Subscription, frequency: str, keywords: list[str], for_you: bool = False
 ) -> Subscription:
-    """Change how often and about what the subscriber hears."""
+    """Change how often and about what the subscriber hears ("For you": only for an
+    address linked to a member, whose taste ranks the papers)."""
     subscription.frequency = frequency
     subscription.keywords = keywords
-    subscription.save(update_fields=["frequency", "keywords", "updated_at"])
+    subscription.for_you = for_you and subscription.user_id is not None
+    subscription.save(update_fields=["frequency", "keywords", "for_you", "updated_at"])
     return subscription
 
 

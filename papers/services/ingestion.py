@@ -181,8 +181,19 @@ def papers_ingest(
     ]
     _finish(run, status=IngestRun.Status.SUCCEEDED)
     caching.changed(papers=result.touched, catalog=bool(run.created))
+    if run.created or run.updated:
+        _embed_later()
     logger.info("ingest %s %s: %s", source, parameters, run.summary)
     return run
+
+
+def _embed_later() -> None:
+    """Queue the embedding of what an ingestion wrote (in the worker; at once when tasks
+    run eagerly, as in `make run`). A broker that cannot be reached is logged: the next
+    ingestion queues it again."""
+    from papers import tasks
+
+    transaction.on_commit(tasks.embed_papers.delay, robust=True)
 
 
 INTERRUPTED = (

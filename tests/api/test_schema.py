@@ -25,6 +25,7 @@ OPERATIONS = {
     ("/api/papers/search", "get"),
     ("/api/papers/submit", "post"),
     ("/api/papers/{paper_id}", "get"),
+    ("/api/papers/{paper_id}/similar", "get"),
     ("/api/papers/{paper_id}/upvote", "post"),
     ("/api/papers/{paper_id}/upvote", "delete"),
     ("/api/papers/{paper_id}/comment", "post"),

@@ -14,8 +14,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connections
 
-from config.celery import app as celery_app
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -105,18 +103,6 @@ def _digest_settings(settings) -> None:
     settings.DEFAULT_FROM_EMAIL = "Daily Papers <digests@papers.example.org>"
     settings.DIGEST_TOP_N = 5
     settings.DIGEST_BATCH_SIZE = 3
-
-
-@pytest.fixture(autouse=True)
-def _eager_celery() -> Iterator[None]:
-    """Tasks run in the test's process here, with or without REDIS_URL (tests/test_celery.py
-    runs a real worker)."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = before
 
 
 def text_part(message: EmailMessage) -> str:

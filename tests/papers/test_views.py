@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from papers import vectors
 from papers.models import Paper
 from tests.factories import PaperFactory, UpvoteFactory
 
@@ -198,8 +199,10 @@ def test_paper_page_costs_at_most_seven_queries(client, alice, django_assert_max
     paper = PaperFactory(listed_on=dt.date(2026, 6, 12))
     client.force_login(alice)
 
-    # The session, the member, the paper, related papers by text and (when the text finds
-    # fewer than five) by listing day, the related papers, the member's votes.
+    # The member, the paper, its similar papers (by meaning; by listing day while they have
+    # no vectors), those papers, its verified authors, its comments, the member's votes. The
+    # vectors are read once per process, not per page.
+    vectors.index()
     with django_assert_max_num_queries(7):
         html(client.get(f"/papers/{paper.arxiv_id}"))
 
@@ -229,7 +232,7 @@ def test_paper_page_shows_everything_and_related_papers(client, demo):
     assert "AI-generated summary" in page
     assert "Published on arXiv" in page
     assert "Listed here" in page
-    assert "Related papers" in page
+    assert "Similar papers" in page
     assert 'href="/papers/2606.13392.md"' in page
 
 
