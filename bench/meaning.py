@@ -220,12 +220,18 @@ def main() -> None:
     )
 
     env = server_env(args.port)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     server = start_gunicorn(env, workers=args.workers, port=args.port)
     base = f"http://127.0.0.1:{args.port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(args.workers * 2):  # every worker loads its index first
-                client.get("/api/papers/search?q=warming+up+the+index", headers=FORWARDED_HTTPS)
+            for n in range(args.workers * 4):  # every worker loads the model and the index
+                client.get(f"/api/papers/search?q=warming+up+{n}", headers=FORWARDED_HTTPS)
             search = timed_gets(client, [f"/api/papers/search?q={q}&limit=20" for q in queries])
             page = timed_gets(client, [f"/papers/search?q={q}+page" for q in queries[:50]])
             similar = timed_gets(client, [f"/api/papers/{p}/similar" for p in papers])

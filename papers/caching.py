@@ -208,6 +208,7 @@ def search_page(query: str, *, page: int, size: int = selectors.SEARCH_PAGE_SIZE
         number=max(page, 1),
         pages=max(1, -(-ranking.total // size)),
         total=ranking.total,
+        more=ranking.more,
     )
 
 

@@ -212,12 +212,14 @@ class SearchPage:
     number: int
     pages: int
     total: int
+    more: bool = False  # more papers matched than `total`
 
 
 @dataclass(frozen=True, slots=True)
 class Ranking:
     ids: list[int]  # one page of the matches, most relevant first
-    total: int  # every match
+    total: int  # every match (or every match ranked, with `more`)
+    more: bool = False  # more matched than were ranked
 
 
 def search_ranking(query: str, *, page: int, size: int = SEARCH_PAGE_SIZE) -> Ranking:

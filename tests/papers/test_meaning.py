@@ -171,3 +171,19 @@ def test_a_hidden_paper_is_never_similar_nor_found(client, library):
     assert library["robots"].pk in ids  # the index keeps it; the pages leave it out
     answer = client.get(f"/api/papers/{library['speech'].arxiv_id}/similar").json()
     assert library["robots"].arxiv_id not in [item["id"] for item in answer]
+
+
+def test_the_hybrid_ranks_the_newest_full_text_matches_and_says_when_there_are_more(
+    client, monkeypatch
+):
+    from papers import search
+
+    monkeypatch.setattr(search, "POOL", 3)
+    papers = [PaperFactory(title=f"Graph paper {n}", abstract="Graphs.") for n in range(5)]
+    embed_stale()
+    found = ranking("graph", page=1, mode="hybrid")
+    assert found.more is True
+    assert {p.pk for p in papers[2:]} <= set(found.ids)  # the newest three, by words
+    page = client.get(reverse("papers:search"), {"q": "graph"}).content.decode()
+    assert f"{found.total}+ papers" in page
+    assert ranking("graph", page=1, mode="fulltext").total == 5  # full text ranks every match
