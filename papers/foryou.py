@@ -7,8 +7,9 @@ and follow (the papers of followed authors and members, and followed topics embe
 text). It is kept in the cache until they vote, save or follow again, and rebuilt in the
 background after they do (tasks.refresh_taste), so their next page is ready.
 
-The candidates are the visible papers listed in the last CANDIDATE_DAYS days that have a
-vector, minus those the member upvoted; each is explained by the signal it is closest to.
+The candidates are the visible papers listed in the CANDIDATE_DAYS days up to the latest
+listing day that have a vector, minus those the member upvoted; each is explained by the
+signal it is closest to.
 """
 
 from __future__ import annotations
@@ -154,8 +155,14 @@ class ForYouPage:
 
 
 def _candidates() -> list[int]:
-    since = timezone.now().date() - timedelta(days=CANDIDATE_DAYS)
-    recent = Paper.objects.visible().filter(listed_on__gte=since).order_by("-listed_on", "-id")
+    """The papers listed in the CANDIDATE_DAYS up to the latest listing day (not today: a
+    quiet month, or the demo's old day, still has papers to rank)."""
+    visible = Paper.objects.visible()
+    latest = visible.order_by("-listed_on").values_list("listed_on", flat=True).first()
+    if latest is None:
+        return []
+    since = min(latest, timezone.now().date()) - timedelta(days=CANDIDATE_DAYS)
+    recent = visible.filter(listed_on__gte=since).order_by("-listed_on", "-id")
     return list(recent.values_list("pk", flat=True)[:CANDIDATES])
 
 

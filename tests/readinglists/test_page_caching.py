@@ -44,10 +44,13 @@ def test_a_collection_page_is_read_once_and_rebuilt_only_when_it_changes(
     item_add(user=alice, collection=other, paper=papers[1])
     visitor, reader = Client(), member(bob)
     paper_url = reverse("papers:paper", args=[papers[2].arxiv_id])
-    for client in (visitor, reader):
-        client.get(url(reading))
-        client.get(url(other))
-        client.get(paper_url)
+    # Twice: an announcement that lands while a page is built (the pub/sub listener of the
+    # shared cache) leaves it doubtful, and the next read builds it again.
+    for _ in range(2):
+        for client in (visitor, reader):
+            client.get(url(reading))
+            client.get(url(other))
+            client.get(paper_url)
 
     # Finding the collection, nothing more (and for a member, whether they edit it).
     for client, queries in ((visitor, 1), (reader, 2)):
@@ -93,8 +96,9 @@ def test_an_author_page_is_kept_and_its_follow_button_is_each_members_own(
     author_url = reverse("papers:author", args=["Grace Hopper"])
     alice_client, bob_client, visitor = member(alice), member(bob), Client()
     alice_client.post(reverse("people:follow", args=["author"]), {"value": "Grace Hopper"})
-    for client in (visitor, alice_client, bob_client):
-        client.get(author_url)
+    for _ in range(2):  # as above: a page built while an announcement lands is rebuilt once
+        for client in (visitor, alice_client, bob_client):
+            client.get(author_url)
 
     with django_assert_max_num_queries(0):
         page = visitor.get(author_url).content.decode()
@@ -110,6 +114,7 @@ def test_a_member_page_shows_a_new_comment_a_verified_paper_and_hides_their_own_
     page_url = reverse("people:member", args=["alice"])
     visitor = Client()
     visitor.get(page_url)
+    visitor.get(page_url)  # as above: a page built while an announcement lands is rebuilt once
     with django_assert_max_num_queries(1):  # finding the member
         visitor.get(page_url)
 
