@@ -100,7 +100,7 @@ class PaperClaimApi(APIView):
                 approved_by=caller if caller.is_staff and target.pk != caller.pk else None,
             )
         except claims.ClaimRefused as refused:
-            return error(refused.status, refused.message)
+            return error(HTTPStatus(refused.status), refused.message)
         verified = claim.status == claim.Status.APPROVED
         return Response(
             {

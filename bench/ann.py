@@ -14,7 +14,6 @@ they are spread the way paper vectors are.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,16 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from bench.meaning import percentiles
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (100_000, 2_700_000)
 QUERIES = 200
 K = 10
 NOISE = 0.35  # of each coordinate's spread: copies stay near their paper, not on it
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[round(0.99 * (len(ordered) - 1))]
 
 
 def paper_vectors() -> np.ndarray:
@@ -90,12 +86,12 @@ def approximate(matrix: np.ndarray, queries: np.ndarray, truth: list[np.ndarray]
         result = index.search(query, K, threads=1)
         timings.append((time.perf_counter() - started_q) * 1000)
         hits += len(set(result.keys.tolist()) & set(expected.tolist()))
-    p50, p99 = percentiles(timings)
+    found = percentiles(timings)
     return {
         "build_seconds": build,
         "memory_mb": index.memory_usage / 2**20,
-        "p50": p50,
-        "p99": p99,
+        "p50": found["p50"],
+        "p99": found["p99"],
         "recall_at_10": hits / (K * len(queries)),
     }
 
@@ -115,7 +111,8 @@ def main() -> int:
         queries = matrix[picks] + rng.standard_normal((QUERIES, matrix.shape[1]), np.float32) * 0.01
         queries /= np.linalg.norm(queries, axis=1, keepdims=True)
         truth, timings = exact(matrix, queries)
-        p50, p99 = percentiles(timings)
+        exact_times = percentiles(timings)
+        p50, p99 = exact_times["p50"], exact_times["p99"]
         print(
             f"  {size:,} exact: {matrix.nbytes / 2**20:,.0f} MB, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
         )

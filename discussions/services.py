@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from caching.users import member_scope
 from config.ratelimit import take
+from config.refusals import Refused
 from discussions.models import (
     REACTIONS,
     Comment,
@@ -33,12 +34,11 @@ from papers.caching import changed
 from papers.models import Paper
 
 
-class CommentError(Exception):
-    """A write refused; the message says why in words for the member, `status` as HTTP."""
+class CommentError(Refused):
+    """A write refused; `wait`: seconds until a limit lets the member write again."""
 
     def __init__(self, message: str, status: int = HTTPStatus.BAD_REQUEST, wait: float = 0):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status)
         self.wait = wait
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from caching.users import member_scope
+from config.refusals import Refused
 from papers.authors import author_key
 from papers.caching import changed
 from papers.models import AuthorClaim, Paper
@@ -47,13 +48,8 @@ def parse_author_id(text: str) -> tuple[int, int] | None:
     return int(found[1], 16), int(found[2], 16)
 
 
-@dataclass(frozen=True)
-class ClaimRefused(Exception):
-    message: str
-    status: HTTPStatus = HTTPStatus.BAD_REQUEST
-
-    def __str__(self) -> str:
-        return self.message
+class ClaimRefused(Refused):
+    pass
 
 
 def _announce(claim: AuthorClaim) -> None:

@@ -19,6 +19,7 @@ from accounts.models import User
 from caching import announce, store
 from caching.skeletons import hole
 from caching.users import member_scope
+from config.refusals import Refused
 from papers.authors import author_key, papers_by_author
 from papers.models import AuthorClaim, Follow, Paper
 from papers.selectors import listing, search_papers
@@ -31,13 +32,8 @@ FEED_SECONDS = 600  # the feed is rebuilt at least this often (new papers of a t
 MAX_LABEL = 100
 
 
-@dataclass(frozen=True)
-class FollowRefused(Exception):
-    message: str
-    status: HTTPStatus = HTTPStatus.BAD_REQUEST
-
-    def __str__(self) -> str:
-        return self.message
+class FollowRefused(Refused):
+    pass
 
 
 def follows_scope(member_id: int) -> str:

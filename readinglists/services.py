@@ -3,14 +3,13 @@ items and the description, not delete the collection, change who sees it or who 
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
 from accounts.models import User
 from caching import announce
+from config.refusals import Refused
 from papers.foryou import refresh_later
 from papers.models import Paper
 from readinglists.models import Collection, CollectionItem, Visibility
@@ -19,10 +18,8 @@ MAX_COLLECTIONS = 200
 MAX_ITEMS = 1000
 
 
-class CollectionError(Exception):
-    def __init__(self, message: str, status: int = HTTPStatus.BAD_REQUEST):
-        super().__init__(message)
-        self.status = status
+class CollectionError(Refused):
+    pass
 
 
 def collection_scope(collection_id: int) -> str:
