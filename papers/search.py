@@ -4,12 +4,14 @@ papers whose vectors are closest to the query's, or both fused (the default).
 Hybrid: the best CANDIDATES of the newest POOL full-text matches and the CANDIDATES
 nearest papers at least SEARCH_MIN_SIMILARITY close are fused by reciprocal rank
 (papers/vectors.py); the rest of the POOL follows, in its order. A query matching more
-than POOL papers says so ("2,000+"); the full-text mode ranks every match.
+than POOL papers says so ("1,000+"); the full-text mode ranks every match.
 docs/SEARCH.md measures the three on a labelled set of reader queries: hybrid is the
 default because it ranks best.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -19,8 +21,8 @@ from papers.selectors import Ranking
 
 MODES = ("hybrid", "fulltext", "vector")
 CANDIDATES = 100  # of each ranking, fused
-POOL = 2_000  # the newest full-text matches the hybrid ranks (ranking every match of a
-# common word takes about 0.3 s at 100,000 papers; these few, about 5 ms)
+POOL = 1_000  # the newest full-text matches the hybrid ranks (ranking every match of a
+# common word takes about 0.3 s at 100,000 papers; these, 7-12 ms: docs/SEARCH.md)
 
 
 def _words(query: str) -> tuple[list[int], bool]:
@@ -33,13 +35,21 @@ def _words(query: str) -> tuple[list[int], bool]:
     return [pk for pk, _rank in ranked], more
 
 
-def _meaning(query: str) -> list[int]:
-    """The visible papers nearest the query, nearest first."""
-    near = vectors.semantic_ids(query, limit=CANDIDATES, min_score=settings.SEARCH_MIN_SIMILARITY)
-    if not near:
-        return []
-    visible = set(Paper.objects.visible().filter(pk__in=near).values_list("pk", flat=True))
-    return [pk for pk in near if pk in visible]
+def _meaning(query: str) -> Callable[[], list[int]]:
+    """The visible papers nearest the query, nearest first: found by a helper thread while
+    the caller goes on; call the result for them."""
+    soon = vectors.semantic_ids_soon(
+        query, limit=CANDIDATES, min_score=settings.SEARCH_MIN_SIMILARITY
+    )
+
+    def visible() -> list[int]:
+        near = soon()
+        if not near:
+            return []
+        shown = set(Paper.objects.visible().filter(pk__in=near).values_list("pk", flat=True))
+        return [pk for pk in near if pk in shown]
+
+    return visible
 
 
 def ranking(
@@ -51,11 +61,12 @@ def ranking(
     if mode == "fulltext" or not query.strip():
         return selectors.search_ranking(query, page=page, size=size)
     start = (max(page, 1) - 1) * size
+    meaning = _meaning(query)
     if mode == "vector":
-        near = _meaning(query)
+        near = meaning()
         return Ranking(ids=near[start : start + size], total=len(near))
-    words, more = _words(query)
-    fused = vectors.fuse(words[:CANDIDATES], _meaning(query))
+    words, more = _words(query)  # while the helper thread finds the nearest vectors
+    fused = vectors.fuse(words[:CANDIDATES], meaning())
     taken = set(fused)
     ordered = fused + [pk for pk in words[CANDIDATES:] if pk not in taken]
     return Ranking(ids=ordered[start : start + size], total=len(ordered), more=more)

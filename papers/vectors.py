@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -158,12 +160,30 @@ def query_vector(text: str) -> np.ndarray:
     return kept
 
 
-def semantic_ids(text: str, *, limit: int, min_score: float) -> list[int]:
-    """The papers whose vectors are closest to the text's, at least `min_score` close."""
+_helper: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _background() -> ThreadPoolExecutor:
+    """This process's one helper thread (a forked process makes its own)."""
+    global _helper
+    with _lock:
+        if _helper is None or _helper[0] != os.getpid():
+            _helper = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="vectors"))
+        return _helper[1]
+
+
+def semantic_ids_soon(text: str, *, limit: int, min_score: float) -> Callable[[], list[int]]:
+    """The papers whose vectors are closest to the text's, at least `min_score` close,
+    found by a helper thread while the caller goes on (the full-text query of a hybrid
+    search): the product with the matrix runs without the GIL. Call the
+    result for the ids. The index is brought up to date here, in the caller's thread, which
+    holds the database connection."""
     vector = query_vector(text)
     if not vector.any():
-        return []
-    return [pk for pk, score in index().nearest(vector, limit=limit) if score >= min_score]
+        return list
+    found = index()
+    future = _background().submit(found.nearest, vector, limit=limit)
+    return lambda: [pk for pk, score in future.result() if score >= min_score]
 
 
 def similar_ids(paper_id: int, *, limit: int) -> list[int]:

@@ -187,3 +187,45 @@ def test_the_hybrid_ranks_the_newest_full_text_matches_and_says_when_there_are_m
     page = client.get(reverse("papers:search"), {"q": "graph"}).content.decode()
     assert f"{found.total}+ papers" in page
     assert ranking("graph", page=1, mode="fulltext").total == 5  # full text ranks every match
+
+
+def test_the_nearest_vectors_are_found_by_a_helper_thread_during_the_full_text_query(
+    library, monkeypatch
+):
+    """The product with the matrix overlaps the full-text query: it runs on the helper
+    thread while the database answers (a search doing one after the other would never see
+    the full-text query start while it looks for the nearest vectors)."""
+    import threading
+
+    from papers import search
+
+    seen: dict[str, object] = {}
+    asking = threading.Event()
+    nearest = vectors.Index.nearest
+    words = search._words
+
+    def on_thread(self, *args, **kwargs):
+        seen["thread"] = threading.current_thread().name
+        seen["overlapped"] = asking.wait(timeout=5)
+        return nearest(self, *args, **kwargs)
+
+    def full_text(query):
+        asking.set()
+        return words(query)
+
+    monkeypatch.setattr(vectors.Index, "nearest", on_thread)
+    monkeypatch.setattr(search, "_words", full_text)
+    found = ranking("making generation faster by guessing tokens ahead", page=1, mode="hybrid")
+    assert found.ids[0] == library["draft"].pk
+    assert str(seen["thread"]).startswith("vectors")
+    assert seen["overlapped"] is True
+
+
+def test_each_process_does_its_linear_algebra_on_one_thread():
+    """Several web processes share the cores: BLAS threads spinning after each product
+    would take the time the other processes need (docs/SEARCH.md)."""
+    import os
+
+    import config  # noqa: F401  (sets it before numpy loads)
+
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
