@@ -379,6 +379,11 @@ INGEST_HF_EVERY_MINUTES = env_int("INGEST_HF_EVERY_MINUTES", 60, minimum=1)
 # a paper counts as a match by meaning from this cosine up (docs/SEARCH.md chose both).
 SEARCH_MODE = env_choice("SEARCH_MODE", ("hybrid", "fulltext", "vector"), "hybrid")
 SEARCH_MIN_SIMILARITY = env_float("SEARCH_MIN_SIMILARITY", 0.2, minimum=-1.0)
+# The nearest vectors: "exact" (numpy, every vector in each process: right to a few hundred
+# thousand papers) or "hnsw" (an approximate graph file shared by the processes, built by
+# `manage.py build_vector_index` and each night at VECTOR_INDEX_HOUR: all of arXiv).
+VECTOR_INDEX = env_choice("VECTOR_INDEX", ("exact", "hnsw"), "exact")
+VECTOR_INDEX_HOUR = _hour("VECTOR_INDEX_HOUR", 2)
 
 ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", ["cs.AI", "cs.CL", "cs.CV", "cs.LG"])
 ARXIV_INGEST_HOUR = _hour("ARXIV_INGEST_HOUR", 5)

@@ -88,12 +88,8 @@ class Taste:
 
 
 def _paper_signals(papers: Sequence[tuple[int, str]], index: vectors.Index) -> list[Signal]:
-    found = []
-    for pk, reason in papers:
-        vector = index.vector(pk)
-        if vector is not None:
-            found.append(Signal(reason, vector, pk))
-    return found
+    found = index.vectors(pk for pk, _reason in papers)
+    return [Signal(reason, found[pk], pk) for pk, reason in papers if pk in found]
 
 
 def build_taste(user: User) -> Taste:
@@ -171,12 +167,11 @@ def for_you(user: User, *, page: int) -> ForYouPage:
     liked = taste(user)
     if liked.vector is None:
         return ForYouPage([], 1, False, has_signal=False)
-    index = vectors.index()
-    ids = [pk for pk in _candidates() if pk not in liked.upvoted and pk in index.rows]
+    known = vectors.index().vectors(pk for pk in _candidates() if pk not in liked.upvoted)
+    ids = list(known)
     if not ids:
         return ForYouPage([], 1, False, has_signal=True)
-    rows = np.fromiter((index.rows[pk] for pk in ids), dtype=np.int64, count=len(ids))
-    scores = index.matrix[rows] @ liked.vector
+    scores = np.stack(list(known.values())) @ liked.vector
     order = np.argsort(-scores, kind="stable")
     page = max(page, 1)
     start = (page - 1) * PAGE_SIZE
@@ -188,7 +183,7 @@ def for_you(user: User, *, page: int) -> ForYouPage:
         paper = by_id.get(pk)
         if paper is None:
             continue
-        closest = liked.signals[int(np.argmax(signals @ index.matrix[index.rows[pk]]))]
+        closest = liked.signals[int(np.argmax(signals @ known[pk]))]
         items.append(Recommended(paper, f"Because {closest.reason}"))
     return ForYouPage(items, page, len(ids) > start + PAGE_SIZE, has_signal=True)
 
@@ -205,11 +200,11 @@ def refresh_later(member_id: int) -> None:
 def order_by_taste(paper_ids: Sequence[int], vector: np.ndarray) -> list[int]:
     """The positions of these papers, the closest to the taste first (papers with no
     vector yet last, in their order)."""
-    index = vectors.index()
-    known = [(i, index.rows[pk]) for i, pk in enumerate(paper_ids) if pk in index.rows]
+    found = vectors.index().vectors(paper_ids)
+    known = [i for i, pk in enumerate(paper_ids) if pk in found]
     if not known:
         return list(range(len(paper_ids)))
-    scores = index.matrix[[row for _i, row in known]] @ vector
-    ranked = [known[j][0] for j in np.argsort(-scores, kind="stable")]
-    missing = [i for i, pk in enumerate(paper_ids) if pk not in index.rows]
+    scores = np.stack([found[paper_ids[i]] for i in known]) @ vector
+    ranked = [known[j] for j in np.argsort(-scores, kind="stable")]
+    missing = [i for i, pk in enumerate(paper_ids) if pk not in found]
     return ranked + missing

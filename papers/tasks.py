@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.celery import retry_on_network, single_run
-from papers import embeddings, foryou
+from papers import embeddings, foryou, vectors
 from papers.services.ingestion import (
     ingest_runs_mark_interrupted,
     papers_ingest_arxiv_rss,
@@ -71,6 +71,18 @@ def embed_papers() -> str:
         if not acquired:
             return SKIPPED
         return f"{embeddings.embed_stale():,} papers embedded"
+
+
+@shared_task(name="papers.build_vector_index", ignore_result=True)
+def build_vector_index() -> str:
+    """Rebuild the approximate index each night (VECTOR_INDEX=hnsw): the vectors written
+    since the last build are searched exactly, and their number only grows."""
+    if settings.VECTOR_INDEX != "hnsw":
+        return SKIPPED
+    with single_run("papers.build_vector_index") as acquired:
+        if not acquired:
+            return SKIPPED
+        return f"{vectors.build_graph():,} papers in the graph"
 
 
 @shared_task(name="papers.refresh_taste", ignore_result=True)

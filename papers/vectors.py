@@ -6,6 +6,9 @@ dot product, and one query against 100,000 papers is one matrix-vector product (
 milliseconds: docs/SEARCH.md). It is loaded on first use and kept up to date from the rows
 written since: each write announces the `embeddings` scope, and a process that sees it
 changed reads only the newer rows.
+
+With VECTOR_INDEX=hnsw and a built graph (papers/ann.py, for millions of papers), the
+matrix holds only the vectors written since the graph was built, and a query asks both.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from caching import announce
 from caching.generations import Stamp, generations
 from caching.store import CACHE_DOWN, LRU
+from papers import ann
 from papers.embeddings import DIMENSIONS, EMBEDDINGS_SCOPE, MODEL_NAME, embed_texts
 from papers.models import PaperEmbedding
 
@@ -42,10 +47,20 @@ class Index:
     seen: datetime | None  # the newest row read
     stamp: Stamp | None = None
     checked: float = 0.0
+    graph: ann.Graph | None = None  # the vectors written before `graph.covers`
+    graph_version: float | None = None  # of the graph file when this index was made
 
     @classmethod
-    def empty(cls) -> Index:
-        return cls(np.empty(0, np.int64), np.empty((0, DIMENSIONS), np.float32), {}, None)
+    def empty(cls, graph_version: float | None = None) -> Index:
+        graph = ann.load() if graph_version is not None else None
+        return cls(
+            np.empty(0, np.int64),
+            np.empty((0, DIMENSIONS), np.float32),
+            {},
+            None if graph is None else graph.covers,
+            graph=graph,
+            graph_version=graph_version,
+        )
 
     def add(self, rows: Iterable[tuple[int, bytes, datetime]]) -> None:
         """Add these (paper id, vector, written at) rows, replacing a paper's older one.
@@ -79,15 +94,39 @@ class Index:
             self.rows[pk] = start + offset
 
     def vector(self, paper_id: int) -> np.ndarray | None:
-        row = self.rows.get(paper_id)
-        return None if row is None else self.matrix[row]
+        return self.vectors([paper_id]).get(paper_id)
+
+    def vectors(self, paper_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The vectors of those of these papers that have one."""
+        wanted = list(paper_ids)
+        found = {pk: self.matrix[self.rows[pk]] for pk in wanted if pk in self.rows}
+        if self.graph is not None:
+            rest = [pk for pk in wanted if pk not in found]
+            found.update(self.graph.vectors(rest))
+        return found
 
     def nearest(
         self, query: np.ndarray, *, limit: int, exclude: int | None = None
     ) -> list[tuple[int, float]]:
         """The `limit` papers closest to `query` (a unit vector), closest first, with their
         cosine."""
-        if not len(self.ids) or limit <= 0:
+        if limit <= 0:
+            return []
+        found = self._nearest_here(query, limit=limit, exclude=exclude)
+        if self.graph is None:
+            return found
+        # A paper whose vector changed since the build is here too: this copy counts.
+        graph = [
+            (pk, score)
+            for pk, score in self.graph.nearest(query, limit=limit + 1 + len(found))
+            if pk not in self.rows and pk != exclude
+        ]
+        return sorted(found + graph, key=lambda item: -item[1])[:limit]
+
+    def _nearest_here(
+        self, query: np.ndarray, *, limit: int, exclude: int | None
+    ) -> list[tuple[int, float]]:
+        if not len(self.ids):
             return []
         scores = self.matrix @ query
         if exclude is not None and exclude in self.rows:
@@ -134,6 +173,9 @@ def index() -> Index:
             stamp = None
             stale = now - current.checked > RECHECK_SECONDS
         if stale:
+            built = ann.version()
+            if built != current.graph_version:
+                current = _index = Index.empty(built)  # a new graph: read what it lacks
             loaded = len(current.ids)
             current.add(_rows_since(current.seen))
             if len(current.ids) - loaded >= LOAD_BLOCK:
@@ -141,6 +183,15 @@ def index() -> Index:
             current.stamp = stamp
             current.checked = now
         return current
+
+
+def build_graph(progress: Callable[[int, int], None] | None = None) -> int:
+    """Build the approximate index of every vector (VECTOR_INDEX=hnsw: papers/ann.py), and
+    have every process take it up. The number of papers in it."""
+    total = PaperEmbedding.objects.filter(model=MODEL_NAME).count()
+    size = ann.build(_rows_since(None), total=total, progress=progress)
+    announce(soft={EMBEDDINGS_SCOPE})
+    return size
 
 
 def forget() -> None:

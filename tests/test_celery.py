@@ -66,6 +66,7 @@ def test_beat_schedule_has_every_job_at_the_times_from_settings(settings):
     settings.DIGEST_DAILY_HOUR = 6
     settings.DIGEST_WEEKLY_HOUR = 8
     settings.DIGEST_RETRY_EVERY_MINUTES = 5
+    settings.VECTOR_INDEX_HOUR = 3
 
     schedule = beat_schedule()
 
@@ -78,6 +79,7 @@ def test_beat_schedule_has_every_job_at_the_times_from_settings(settings):
         "retry-digest-deliveries": "digests.send_retries",
         "remind-unconfirmed-subscribers": "digests.remind_unconfirmed",
         "purge-unconfirmed-subscriptions": "digests.purge_unconfirmed",
+        "build-vector-index": "papers.build_vector_index",
     }
     assert schedule["ingest-hf-daily-papers"]["schedule"].run_every == timedelta(minutes=30)
     arxiv = schedule["ingest-arxiv-listings"]["schedule"]
@@ -90,6 +92,8 @@ def test_beat_schedule_has_every_job_at_the_times_from_settings(settings):
     assert weekly["kwargs"] == {"frequency": "weekly"}
     assert (weekly["schedule"].hour, weekly["schedule"].day_of_week) == ({8}, {1})
     assert schedule["retry-digest-deliveries"]["schedule"].run_every == timedelta(minutes=5)
+    graph = schedule["build-vector-index"]["schedule"]
+    assert (graph.hour, graph.minute) == ({3}, {30})
     for entry in schedule.values():
         assert entry["task"] in celery_app.tasks
 
