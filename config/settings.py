@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "discussions",
     "readinglists",
     "people",
+    "operations",
 ]
 
 MIDDLEWARE = [
