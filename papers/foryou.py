@@ -167,23 +167,23 @@ def for_you(user: User, *, page: int) -> ForYouPage:
     liked = taste(user)
     if liked.vector is None:
         return ForYouPage([], 1, False, has_signal=False)
-    known = vectors.index().vectors(pk for pk in _candidates() if pk not in liked.upvoted)
-    ids = list(known)
+    ids, matrix = vectors.index().stacked(pk for pk in _candidates() if pk not in liked.upvoted)
     if not ids:
         return ForYouPage([], 1, False, has_signal=True)
-    scores = np.stack(list(known.values())) @ liked.vector
+    scores = matrix @ liked.vector
     order = np.argsort(-scores, kind="stable")
     page = max(page, 1)
     start = (page - 1) * PAGE_SIZE
     chosen = [ids[i] for i in order[start : start + PAGE_SIZE]]
     signals = np.stack([s.vector for s in liked.signals])
+    position = {pk: order_at for order_at, pk in enumerate(ids)}
     by_id = {p.pk: p for p in listing(Paper.objects.filter(pk__in=chosen))}
     items = []
     for pk in chosen:
         paper = by_id.get(pk)
         if paper is None:
             continue
-        closest = liked.signals[int(np.argmax(signals @ known[pk]))]
+        closest = liked.signals[int(np.argmax(signals @ matrix[position[pk]]))]
         items.append(Recommended(paper, f"Because {closest.reason}"))
     return ForYouPage(items, page, len(ids) > start + PAGE_SIZE, has_signal=True)
 
@@ -200,11 +200,10 @@ def refresh_later(member_id: int) -> None:
 def order_by_taste(paper_ids: Sequence[int], vector: np.ndarray) -> list[int]:
     """The positions of these papers, the closest to the taste first (papers with no
     vector yet last, in their order)."""
-    found = vectors.index().vectors(paper_ids)
-    known = [i for i, pk in enumerate(paper_ids) if pk in found]
-    if not known:
+    ids, matrix = vectors.index().stacked(paper_ids)
+    if not ids:
         return list(range(len(paper_ids)))
-    scores = np.stack([found[paper_ids[i]] for i in known]) @ vector
-    ranked = [known[j] for j in np.argsort(-scores, kind="stable")]
-    missing = [i for i, pk in enumerate(paper_ids) if pk not in found]
-    return ranked + missing
+    where = {pk: i for i, pk in enumerate(paper_ids)}
+    ranked = [where[ids[j]] for j in np.argsort(-(matrix @ vector), kind="stable")]
+    known = set(ids)
+    return ranked + [i for i, pk in enumerate(paper_ids) if pk not in known]

@@ -96,6 +96,20 @@ class Index:
     def vector(self, paper_id: int) -> np.ndarray | None:
         return self.vectors([paper_id]).get(paper_id)
 
+    def stacked(self, paper_ids: Iterable[int]) -> tuple[list[int], np.ndarray]:
+        """Those of these papers that have a vector, in their order, and their vectors as
+        one matrix (a row each): one gather from the matrix when the graph is not used."""
+        wanted = list(paper_ids)
+        if self.graph is None:
+            here = [pk for pk in wanted if pk in self.rows]
+            rows = np.fromiter((self.rows[pk] for pk in here), dtype=np.int64, count=len(here))
+            return here, self.matrix[rows]
+        found = self.vectors(wanted)
+        kept = [pk for pk in wanted if pk in found]
+        if not kept:
+            return [], np.empty((0, DIMENSIONS), np.float32)
+        return kept, np.stack([found[pk] for pk in kept])
+
     def vectors(self, paper_ids: Iterable[int]) -> dict[int, np.ndarray]:
         """The vectors of those of these papers that have one."""
         wanted = list(paper_ids)
