@@ -70,6 +70,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": crontab(minute="*/5"),
             "options": {"expires": 300},
         },
+        "post-to-team-channels": {
+            "task": "broadcasts.post_due",
+            "schedule": schedule(timedelta(minutes=5)),
+            "options": {"expires": 300},
+        },
         "build-vector-index": {
             "task": "papers.build_vector_index",
             "schedule": crontab(minute=30, hour=settings.VECTOR_INDEX_HOUR),

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "readinglists",
     "people",
     "operations",
+    "broadcasts",
 ]
 
 MIDDLEWARE = [
