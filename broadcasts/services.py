@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from broadcasts.formats import payload
 from broadcasts.models import Channel, Post
+from config import metrics
 from digests.models import Frequency
 from digests.periods import DigestPeriod, digest_period, due_period
 from digests.selectors import DigestPaper, digest_papers, select_papers
@@ -66,7 +67,8 @@ def post_due(*, now: datetime | None = None) -> PostReport:
     due = Post.objects.filter(status=Post.Status.PENDING, next_attempt_at__lte=now)
     for post in due.select_related("channel").order_by("id"):
         if _claim(post, now):
-            _send(post, papers, report, now)
+            outcome = _send(post, papers, report, now)
+            metrics.CHANNEL_POSTS.labels(kind=post.channel.kind, outcome=outcome).inc()
     return report
 
 
@@ -114,7 +116,8 @@ def _papers(period: DigestPeriod, cache: dict[str, list[DigestPaper]]) -> list[D
 
 def _send(
     post: Post, cache: dict[str, list[DigestPaper]], report: PostReport, now: datetime
-) -> None:
+) -> str:
+    """Send the claimed post; what became of it (sent, skipped, retrying, failed)."""
     channel = post.channel
     period = digest_period(channel.frequency, post.period)
     papers = select_papers(_papers(period, cache), channel.keywords, channel.paper_count)
@@ -122,27 +125,28 @@ def _send(
     if not papers:
         mine.update(status=Post.Status.SKIPPED, error="No paper of the period matched.")
         report.skipped += 1
-        return
+        return "skipped"
     try:
         deliver(channel.url, payload(channel.kind, period, papers))
     except Transient as exc:
         error = f"attempt {post.attempts}: {exc}"[:2000]
+        logger.warning("channel %s, %s: %s", channel.pk, post.period, error)
         if post.attempts >= MAX_ATTEMPTS:
             mine.update(status=Post.Status.FAILED, error=error)
             report.failed += 1
-        else:
-            wait = max(exc.wait, backoff(post.attempts))
-            mine.update(status=Post.Status.PENDING, next_attempt_at=now + wait, error=error)
-            report.retrying += 1
-        logger.warning("channel %s, %s: %s", channel.pk, post.period, error)
-        return
+            return "failed"
+        wait = max(exc.wait, backoff(post.attempts))
+        mine.update(status=Post.Status.PENDING, next_attempt_at=now + wait, error=error)
+        report.retrying += 1
+        return "retrying"
     except Refused as exc:
         mine.update(status=Post.Status.FAILED, error=f"attempt {post.attempts}: {exc}"[:2000])
         report.failed += 1
         logger.warning("channel %s, %s: %s", channel.pk, post.period, exc)
-        return
+        return "failed"
     mine.update(status=Post.Status.SENT, sent_at=timezone.now(), paper_count=len(papers), error="")
     report.sent += 1
+    return "sent"
 
 
 def backoff(attempt: int) -> timedelta:

@@ -38,6 +38,7 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 
 from caching.generations import ALL, generations
+from config import metrics
 
 logger = logging.getLogger(__name__)
 CACHE_DOWN = (RedisError, OSError)
@@ -169,6 +170,7 @@ def fetch(
         usable, previous = _lookup(key, shared, now=now, max_age=max_age)
     except CACHE_DOWN:
         logger.warning("caching: the shared cache is down; building %s", key, exc_info=True)
+        metrics.CACHE_LOOKUPS.labels(layer="miss").inc()
         return build_entry(build, scopes=scopes)
     if usable is not None:
         return usable
@@ -180,7 +182,9 @@ def fetch(
             _elsewhere.clear()
         _elsewhere[key] = now + RECHECK_SECONDS
         near.put(key, previous, previous.size)
+        metrics.CACHE_LOOKUPS.labels(layer="stale").inc()
         return previous
+    metrics.CACHE_LOOKUPS.labels(layer="miss").inc()
     try:
         entry = build_entry(build, scopes=scopes)
         quietly(cache.set, shared, entry, timeout=ttl)
@@ -217,6 +221,7 @@ def _lookup(
         ):
             if source == "shared":
                 near.put(key, entry, entry.size)
+            metrics.CACHE_LOOKUPS.labels(layer="process" if source == "near" else "shared").inc()
             return entry, None
         if found is State.SOFT:
             candidates.append(entry)

@@ -17,6 +17,7 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab, schedule
+from celery.signals import task_failure
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -86,6 +87,14 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "options": {"expires": 12 * 3600},
         },
     }
+
+
+@task_failure.connect
+def _count_failure(sender: Any = None, **kwargs: Any) -> None:
+    """Every task that raised, for /metrics (counted in the worker's process)."""
+    from config import metrics
+
+    metrics.TASK_FAILURES.labels(task=getattr(sender, "name", "unknown")).inc()
 
 
 @app.on_after_configure.connect

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 
@@ -62,4 +63,26 @@ class DatabaseUnavailable:
                 content_type="text/plain; charset=utf-8",
             )
         response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+        return response
+
+
+class RequestMetrics:
+    """How long each request took, by view, for /metrics (the first middleware: it times
+    all the others too)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from config import metrics
+
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = match.view_name if match is not None and match.view_name else "other"
+        metrics.REQUEST_SECONDS.labels(
+            view=view,
+            method=request.method or "",
+            status=metrics.status_class(response.status_code),
+        ).observe(time.perf_counter() - started)
         return response

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestMetrics",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RejectNulCharacters",
     "config.middleware.DatabaseUnavailable",
@@ -373,6 +374,13 @@ def _hour(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value} is not an hour of the day (0 to 23)")
     return value
 
+
+# Metrics (/metrics, Prometheus's text format) for a scraper sending
+# `Authorization: Bearer METRICS_TOKEN`; without a token the endpoint does not exist.
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus_client) shares them between processes.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")  # read by config/metrics.py
+METRICS_QUEUES = env_list("METRICS_QUEUES", ["celery"])
 
 # Scheduled ingestion (times in UTC). arXiv announces at 20:00 US Eastern; its RSS listings
 # carry the new papers from about midnight Eastern, 04:00 or 05:00 UTC.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
@@ -66,3 +67,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
         status = "ok"
     code = HTTPStatus.SERVICE_UNAVAILABLE if status == "fail" else HTTPStatus.OK
     return JsonResponse({"status": status, "checks": checks}, status=code)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics, for a scraper with the bearer token (404 when none is set: the
+    endpoint is not public)."""
+    from config import metrics as found
+
+    token = settings.METRICS_TOKEN
+    if not token:
+        return HttpResponse(status=HTTPStatus.NOT_FOUND)
+    sent = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        response = HttpResponse("A bearer token is needed.\n", status=HTTPStatus.UNAUTHORIZED)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(found.render(), content_type=found.CONTENT_TYPE)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from caching.users import member_scope
+from config import metrics
 from config.ratelimit import take
 from config.refusals import Refused
 from discussions.models import (
@@ -158,6 +159,7 @@ def comment_post(
         _count(paper, +1)
         _notify(comment, mentioned.values())
         _announce(paper, count_changed=True, author_id=user.pk)
+    metrics.COMMENTS.inc()
     return comment
 
 

@@ -280,3 +280,25 @@ def test_the_procfile_runs_the_same_worker_and_beat():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^stack: ", makefile, re.M)
     assert "< Procfile" in makefile
+
+
+def test_every_process_shares_its_metrics_and_migrate_empties_them(tmp_path):
+    """prometheus_client's multiprocess mode: web, worker and beat write to one folder on
+    the shared volume; `migrate` (before they start) empties the last run's files. The
+    command is run here as compose runs it (`$$` is compose's escaped `$`)."""
+    for name in APP_SERVICES:
+        assert SERVICES[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/app/var/metrics"
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_1.db").write_bytes(b"old")
+    argv = [part.replace("$$", "$") for part in command("migrate")]
+    assert argv[-4:] == ["python", "manage.py", "migrate", "--no-input"]
+    shown = subprocess.run(  # noqa: S603  (the compose file's own command)
+        [*argv[:-4], "echo", "migrated"],
+        env={"PROMETHEUS_MULTIPROC_DIR": str(folder), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == "migrated"
+    assert not folder.exists()

@@ -39,6 +39,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from config import metrics
 from digests import mail
 from digests.models import Delivery, Subscription
 from digests.periods import DigestPeriod, digest_period, due_period
@@ -75,6 +76,12 @@ class SendReport:
         """Count in what another part of the same run did."""
         for name in ("sent", "skipped", "retrying", "failed", "busy"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def count(self) -> None:
+        """Add what this run did to the metrics."""
+        for outcome in ("sent", "skipped", "retrying", "failed"):
+            if done := getattr(self, outcome):
+                metrics.DIGESTS.labels(frequency=self.frequency, outcome=outcome).inc(done)
 
     def summary(self) -> str:
         head = f"{self.frequency} {self.period}: {self.papers} papers"
@@ -115,6 +122,7 @@ def digests_send_due(
         return _dry_run(period, papers, report)
     report.planned = _plan(period, now)
     _send_pending(period, papers, report)
+    report.count()
     logger.info("digests %s", report.summary())
     return report
 
@@ -141,11 +149,11 @@ def deliveries_send_retries(*, now: datetime | None = None) -> list[SendReport]:
         report = SendReport(frequency=frequency, period=key)
         if too_late(period, now):
             report.skipped = _skip_late(period, now)
-            reports.append(report)
-            continue
-        papers = digest_papers(period)
-        report.papers = len(papers)
-        _send_pending(period, papers, report)
+        else:
+            papers = digest_papers(period)
+            report.papers = len(papers)
+            _send_pending(period, papers, report)
+        report.count()
         reports.append(report)
     return reports
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import metrics
 from papers import caching
 from papers.caching import PaperRef
 from papers.models import IngestRun, Paper
@@ -215,6 +216,19 @@ def _finish(run: IngestRun, *, status: str, error: str = "") -> None:
     run.error = error
     run.finished_at = timezone.now()
     run.save()
+    metrics.INGEST_RUNS.labels(source=run.source, status=status).inc()
+    metrics.INGEST_SECONDS.labels(source=run.source).observe(
+        (run.finished_at - run.started_at).total_seconds()
+    )
+    outcomes = {
+        "created": run.created,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "rejected": run.rejected,
+    }
+    for outcome, count in outcomes.items():
+        if count:
+            metrics.INGEST_RECORDS.labels(source=run.source, outcome=outcome).inc(count)
 
 
 def papers_ingest_hf(*, days: Sequence[date]) -> IngestRun:

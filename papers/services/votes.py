@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from config import metrics
 from config.db import fetch_row
 from papers import caching
 from papers.caching import PaperRef
@@ -85,6 +86,7 @@ def _vote_postgresql(
     after, before, source, arxiv_id, listed_on, pk = row
     if after is None:
         return before, source  # nothing changed
+    metrics.VOTES.labels(action="up" if add else "down").inc()
     caching.changed(
         papers=[PaperRef(arxiv_id, listed_on)], member_id=user.pk, votes={pk: after + source}
     )
@@ -109,6 +111,7 @@ def _vote_orm(*, paper: Paper, user: User, add: bool) -> VoteState:
             Paper.objects.filter(pk=paper.pk).update(upvote_count=F("upvote_count") + delta)
         counts = Paper.objects.filter(pk=paper.pk).values("upvote_count", "source_upvotes").get()
         if changed:
+            metrics.VOTES.labels(action="up" if add else "down").inc()
             shown = counts["upvote_count"] + counts["source_upvotes"]
             caching.changed(papers=[paper], member_id=user.pk, votes={paper.pk: shown})
     paper.upvote_count = counts["upvote_count"]

@@ -1,0 +1,165 @@
+"""/metrics: Prometheus's text format for a scraper with the token, nothing for anyone else;
+the counters move with real requests, votes, comments, ingestion runs, digests and task
+failures, and several processes add up through PROMETHEUS_MULTIPROC_DIR."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.urls import reverse
+from prometheus_client.parser import text_string_to_metric_families
+
+from config import metrics
+from digests.models import Subscription
+from discussions.services import comment_post
+from papers import tasks as paper_tasks
+from papers.models import Paper
+from tests.conftest import HF_DAILY
+from tests.factories import PaperFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "scrape-" + "x" * 30
+
+
+def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """{(sample name, labels): value} of one scrape."""
+    answer = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/plain; version=")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.content.decode())
+        for sample in family.samples
+    }
+
+
+def value(found, name: str, **labels: str) -> float:
+    return found.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_the_endpoint_is_not_public(client, settings):
+    settings.METRICS_TOKEN = ""
+    assert client.get("/metrics").status_code == 404
+    settings.METRICS_TOKEN = TOKEN
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+
+
+def test_counters_move_with_what_the_site_does(client, settings, httpserver, mailoutbox):
+    settings.METRICS_TOKEN = TOKEN
+    before = scrape(client)
+
+    # Requests: a page twice (the second from this process's cache), and the API.
+    paper = PaperFactory(listed_on=date(2026, 6, 12), upvote_count=3)
+    for _ in range(2):
+        assert client.get(reverse("papers:paper", args=[paper.arxiv_id])).status_code == 200
+    assert client.get("/api/daily_papers").status_code == 200
+    # A vote and a comment.
+    member = UserFactory()
+    client.force_login(member)
+    assert client.post(f"/api/papers/{paper.arxiv_id}/upvote").status_code in {200, 201}
+    comment_post(user=member, paper=paper, body="A clear and useful paper.")
+    # An ingestion run that worked, and one whose source failed.
+    httpserver.expect_request("/api/daily_papers").respond_with_data(
+        HF_DAILY.read_bytes(), content_type="application/json"
+    )
+    settings.HF_API_URL = httpserver.url_for("/").rstrip("/")
+    paper_tasks.ingest_hf.apply(kwargs={"days": ["2026-06-12"]})
+    created = Paper.objects.count() - 1
+    httpserver.clear()
+    httpserver.expect_request("/api/daily_papers").respond_with_data("down", status=500)
+    settings.SOURCE_RETRIES = 0
+    paper_tasks.ingest_hf.apply(kwargs={"days": ["2026-06-11"]})
+    # A digest, and a task that raised.
+    Subscription.objects.create(email="reader@example.org", confirmed_at=paper.created_at)
+    from digests.periods import daily_period
+    from digests.services.sending import digests_send_due
+
+    digests_send_due(frequency="daily", period=daily_period(date(2026, 6, 12)))
+    failed = paper_tasks.refresh_taste.apply(args=["not a member id"], throw=False)
+    assert failed.failed()
+
+    after = scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    view = "papers:paper"
+    assert (
+        moved("dailypapers_request_duration_seconds_count", view=view, method="GET", status="2xx")
+        == 2
+    )
+    assert moved("dailypapers_cache_lookups_total", layer="miss") >= 1
+    assert moved("dailypapers_cache_lookups_total", layer="process") >= 1
+    assert moved("dailypapers_votes_total", action="up") == 1
+    assert moved("dailypapers_comments_total") == 1
+    assert moved("dailypapers_ingest_runs_total", source="hf", status="succeeded") == 1
+    assert moved("dailypapers_ingest_runs_total", source="hf", status="failed") == 1
+    assert moved("dailypapers_ingest_records_total", source="hf", outcome="created") == created
+    assert moved("dailypapers_ingest_duration_seconds_count", source="hf") == 2
+    assert moved("dailypapers_digests_total", frequency="daily", outcome="sent") == 1
+    assert len(mailoutbox) == 1
+    assert moved("dailypapers_task_failures_total", task="papers.refresh_taste") == 1
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="the queue is in Redis")
+def test_the_queue_length_is_read_from_the_broker(client, settings):
+    import redis
+
+    settings.METRICS_TOKEN = TOKEN
+    settings.METRICS_QUEUES = ["metrics-test-queue"]
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    broker.delete("metrics-test-queue")
+    broker.rpush("metrics-test-queue", "a", "b", "c")
+    try:
+        found = scrape(client)
+    finally:
+        broker.delete("metrics-test-queue")
+    assert value(found, "dailypapers_queue_length", queue="metrics-test-queue") == 3
+
+
+def test_several_processes_add_up(tmp_path):
+    """Two processes count (as gunicorn workers and the Celery worker do), a third scrapes
+    them all through the shared folder."""
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    count = (
+        "import django; django.setup(); from config import metrics; "
+        "metrics.VOTES.labels(action='up').inc(); metrics.COMMENTS.inc(2)"
+    )
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, cwd=ROOT, check=True)  # noqa: S603
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from config import metrics; "
+            "import sys; sys.stdout.write(metrics.render().decode())",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(shown)
+        for s in family.samples
+    }
+    assert samples[("dailypapers_votes_total", (("action", "up"),))] == 2
+    assert samples[("dailypapers_comments_total", ())] == 4
+    assert metrics.status_class(204) == "2xx"
