@@ -76,6 +76,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": schedule(timedelta(minutes=5)),
             "options": {"expires": 300},
         },
+        "check-health": {
+            "task": "operations.check_health",
+            "schedule": crontab(minute=50),
+            "options": {"expires": 3600},
+        },
         "build-vector-index": {
             "task": "papers.build_vector_index",
             "schedule": crontab(minute=30, hour=settings.VECTOR_INDEX_HOUR),

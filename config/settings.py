@@ -379,6 +379,10 @@ def _hour(name: str, default: int) -> int:
 # `Authorization: Bearer METRICS_TOKEN`; without a token the endpoint does not exist.
 # PROMETHEUS_MULTIPROC_DIR (read by prometheus_client) shares them between processes.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Alerts (hourly): a source failing this many runs in a row, or a weekday with no new
+# papers, is mailed to ADMIN_EMAILS (or else the superusers), once a day per problem.
+ADMINS = [(email, email) for email in env_list("ADMIN_EMAILS", [])]
+ALERT_FAILED_RUNS = env_int("ALERT_FAILED_RUNS", 3, minimum=1)
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")  # read by config/metrics.py
 METRICS_QUEUES = env_list("METRICS_QUEUES", ["celery"])
 

@@ -17,6 +17,7 @@ from django.conf import settings as django_settings
 from werkzeug import Request, Response
 
 import broadcasts.tasks  # noqa: F401 - registers its task, as the worker's autodiscovery does
+import operations.tasks  # noqa: F401 - the same
 from config.celery import app as celery_app
 from config.celery import beat_schedule, single_run
 from digests import tasks as digest_tasks
@@ -82,6 +83,7 @@ def test_beat_schedule_has_every_job_at_the_times_from_settings(settings):
         "purge-unconfirmed-subscriptions": "digests.purge_unconfirmed",
         "build-vector-index": "papers.build_vector_index",
         "post-to-team-channels": "broadcasts.post_due",
+        "check-health": "operations.check_health",
     }
     assert schedule["ingest-hf-daily-papers"]["schedule"].run_every == timedelta(minutes=30)
     arxiv = schedule["ingest-arxiv-listings"]["schedule"]
