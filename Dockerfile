@@ -18,7 +18,7 @@ RUN groupadd --system --gid 10001 app \
 
 # Dependencies first, pinned by the lock file, so code changes reuse this layer.
 COPY pyproject.toml requirements.lock README.md ./
-RUN pip install --constraint requirements.lock .
+RUN pip install --constraint requirements.lock '.[sentry]'
 
 # The code stays owned by root (read-only for the app); only VAR_DIR is writable.
 COPY . .

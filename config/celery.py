@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab, schedule
-from celery.signals import task_failure
+from celery.signals import before_task_publish, task_failure, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -92,6 +92,27 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "options": {"expires": 12 * 3600},
         },
     }
+
+
+@before_task_publish.connect
+def _carry_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    from config import logs
+
+    logs.add_to_task(headers)
+
+
+@task_prerun.connect
+def _take_request_id(task: Any = None, **kwargs: Any) -> None:
+    from config import logs
+
+    logs.take_from_task(getattr(task, "request", None))
+
+
+@task_postrun.connect
+def _leave_request_id(**kwargs: Any) -> None:
+    from config import logs
+
+    logs.leave_task()
 
 
 @task_failure.connect

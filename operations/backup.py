@@ -6,7 +6,8 @@ The archive is a zip: `manifest.json` (the format, the migrations the data was w
 under, how many rows of each model) and one `data/<app>.<model>.jsonl` per model, one row
 a line in Django's JSON Lines serialisation, primary keys kept (so every relation holds).
 Secrets stay out unless asked (`--with-secrets`): members' password hashes (they sign in
-again by resetting their password), API tokens, second factors and OAuth tokens. Sessions,
+again by resetting their password), API tokens, second factors, OAuth tokens and the team
+channels' webhook URLs. Sessions,
 permissions and content types are not data: the next migrate and sign-in make them.
 """
 
@@ -43,7 +44,14 @@ NOT_DATA = {
     "contenttypes.contenttype",
     "sessions.session",
 }
-SECRETS = {"accounts.apitoken", "mfa.authenticator", "socialaccount.socialtoken"}
+SECRETS = {  # credentials: in the archive only with --with-secrets
+    "accounts.apitoken",
+    "mfa.authenticator",
+    "socialaccount.socialtoken",
+    "socialaccount.socialapp",  # OAuth clients' secrets, when kept in the database
+    "broadcasts.channel",  # a webhook URL lets anyone post to the channel
+    "broadcasts.post",  # a channel's posts, which need the channel
+}
 DERIVED_FIELDS = {"papers.paper": {"search_vector"}}  # PostgreSQL's trigger remakes it
 Progress = Callable[[str, int], None]
 T = TypeVar("T")
