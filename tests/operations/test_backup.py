@@ -215,3 +215,73 @@ def test_every_model_with_data_is_in_the_archive():
         assert expected in labels
     assert not labels & backup.NOT_DATA
     assert all(isinstance(model(), Model) for model in backup.models())
+
+
+POPULATE = """
+import django
+django.setup()
+from accounts.models import User
+from discussions.services import comment_post
+from papers.models import Paper
+from papers.services.votes import paper_upvote
+from readinglists.models import Collection, CollectionItem
+
+ada = User.objects.create_user("ada", "ada@example.org", "correct horse battery staple")
+paper = Paper.objects.order_by("id").first()
+paper_upvote(paper=paper, user=ada)
+comment_post(user=ada, paper=paper, body="Moved with the rest of the lab.")
+shelf = Collection.objects.create(owner=ada, name="To read", slug="to-read")
+CollectionItem.objects.create(collection=shelf, paper=paper, position=1)
+"""
+
+
+def django_default_hashers() -> list[str]:
+    """The site's own hashers (the suite uses a fast one): what `make run` hashed with."""
+    from django.conf import global_settings
+
+    return list(global_settings.PASSWORD_HASHERS)
+
+
+@pytest.mark.postgres
+def test_a_site_moves_from_make_run_to_the_full_stack(tmp_path, settings):
+    """`make run`'s SQLite site, exported and imported into PostgreSQL, whole."""
+    settings.PASSWORD_HASHERS = django_default_hashers()
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}"}
+    env.pop("REDIS_URL", None)
+    archive = tmp_path / "site.zip"
+    for step in (
+        ["manage.py", "migrate", "-v0"],
+        ["manage.py", "load_demo"],
+        ["manage.py", "embed_papers"],
+        ["-c", POPULATE],
+        ["manage.py", "export", str(archive), "--with-secrets"],
+    ):
+        subprocess.run(  # noqa: S603  (this interpreter, our own commands)
+            [sys.executable, *step], env=env, cwd=root, check=True, capture_output=True
+        )
+    with zipfile.ZipFile(archive) as written:
+        exported = json.loads(written.read("manifest.json"))["models"]
+
+    call_command("import", archive)
+
+    assert exported["papers.paper"] == Paper.objects.count() > 0
+    assert exported["papers.paperembedding"] == Paper.objects.count()
+    for label, rows in exported.items():
+        model = next(m for m in backup.models() if m._meta.label_lower == label)
+        assert model._base_manager.count() == rows, label
+    ada = User.objects.get(username="ada")
+    assert ada.check_password("correct horse battery staple")
+    paper = Paper.objects.order_by("id").first()
+    assert paper.upvote_count == 1
+    assert paper.comments.get().body == "Moved with the rest of the lab."
+    assert Collection.objects.get(slug="to-read").items.get().paper == paper
+    # PostgreSQL's full-text search finds the imported papers (its trigger filled them in).
+    from papers.selectors import search_papers
+
+    assert paper in search_papers(max(paper.title.split(), key=len))
