@@ -50,8 +50,10 @@ class Post(models.Model):
 
     `pending` → `sending` (claimed by a compare-and-set UPDATE) → `sent`; or back to
     `pending` with a later `next_attempt_at` after a 429 or a 5xx (honouring Retry-After),
-    or `failed` (refused, out of attempts, or interrupted while `sending`: it may have been
-    posted, so it is not posted again unless staff ask); `skipped` when no paper matched.
+    or `failed` (refused, or out of attempts); `skipped` when no paper matched. A post left
+    `sending` by a worker that stopped goes back to `pending` if it never reached the
+    service (`posting_at` unset), and to `failed` if it did: it may have been posted, so it
+    is not posted again unless staff ask.
     """
 
     class Status(models.TextChoices):
@@ -67,6 +69,9 @@ class Post(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    posting_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last attempt's request to the service began"
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     paper_count = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)

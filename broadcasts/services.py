@@ -87,8 +87,11 @@ def _plan(now: datetime) -> None:
 
 
 def _fail_interrupted(now: datetime) -> None:
+    """Posts left `sending` by a worker that stopped: sent again if their request never
+    began, failed if it did (it may have been posted)."""
     stuck = Post.objects.filter(status=Post.Status.SENDING, claimed_at__lt=now - STUCK_AFTER)
-    count = stuck.update(
+    stuck.filter(posting_at__isnull=True).update(status=Post.Status.PENDING, next_attempt_at=now)
+    count = stuck.filter(posting_at__isnull=False).update(
         status=Post.Status.FAILED,
         error="Interrupted while sending (the worker stopped). It may have been posted, so it "
         "is not posted again by itself: use “Post again” to send it.",
@@ -101,7 +104,9 @@ def _claim(post: Post, now: datetime) -> bool:
     """pending and due → sending, in one statement: True if this process got it."""
     claimed = Post.objects.filter(
         pk=post.pk, status=Post.Status.PENDING, next_attempt_at__lte=now
-    ).update(status=Post.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    ).update(
+        status=Post.Status.SENDING, claimed_at=now, posting_at=None, attempts=F("attempts") + 1
+    )
     if claimed:
         post.attempts += 1
     return claimed == 1
@@ -126,8 +131,10 @@ def _send(
         mine.update(status=Post.Status.SKIPPED, error="No paper of the period matched.")
         report.skipped += 1
         return "skipped"
+    body = payload(channel.kind, period, papers)
+    mine.update(posting_at=timezone.now())  # from here on, it may reach the service
     try:
-        deliver(channel.url, payload(channel.kind, period, papers))
+        deliver(channel.url, body)
     except Transient as exc:
         error = f"attempt {post.attempts}: {exc}"[:2000]
         logger.warning("channel %s, %s: %s", channel.pk, post.period, error)

@@ -249,3 +249,33 @@ def test_a_server_that_hangs_up_is_retried(httpserver, papers):
     post = Post.objects.get()
     assert post.status == "pending"
     assert post.error.startswith("attempt 1:")
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_each_kind_gets_exactly_one_post_across_a_crash_and_a_retry(httpserver, papers, kind):
+    """A worker dies after claiming the post but before its request; the next attempt is
+    answered 429 with Retry-After; the one after goes through. The channel sees one post."""
+    channel(httpserver, kind)
+    httpserver.expect_ordered_request(f"/hooks/{kind}").respond_with_data(
+        "slow down", 429, headers={"Retry-After": "120"}
+    )
+    status, body = REPLIES[Kind(kind)]
+    httpserver.expect_ordered_request(f"/hooks/{kind}").respond_with_data(body, status)
+
+    def killed_before_the_request(*args):
+        raise SystemExit("worker killed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "payload", killed_before_the_request)
+        with pytest.raises(SystemExit):
+            services.post_due(now=MONDAY_9AM)
+    assert Post.objects.get().status == "sending"
+    assert services.post_due(now=MONDAY_9AM + timedelta(minutes=15)).retrying == 1  # 429
+    assert services.post_due(now=MONDAY_9AM + timedelta(minutes=16)).sent == 0  # waits
+    assert services.post_due(now=MONDAY_9AM + timedelta(minutes=18)).sent == 1
+    services.post_due(now=MONDAY_9AM + timedelta(hours=6))
+    accepted = [r for r, answer in httpserver.log if answer.status_code == status]
+    assert len(accepted) == 1
+    post = Post.objects.get()
+    assert (post.status, post.attempts) == ("sent", 3)
+    assert json.loads(accepted[0].data) == json.loads(httpserver.log[0][0].data)  # same post
