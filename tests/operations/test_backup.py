@@ -165,18 +165,25 @@ def test_import_refuses_what_is_not_an_archive(tmp_path, db):
         call_command("import", other)
 
 
+def rewritten(archive, into, name: str, change) -> None:
+    """A copy of the archive with one member changed by `change` (bytes -> bytes)."""
+    with zipfile.ZipFile(archive) as old, zipfile.ZipFile(into, "w") as new:
+        for member in old.namelist():
+            data = old.read(member)
+            new.writestr(member, change(data) if member == name else data)
+
+
 def test_import_refuses_an_archive_from_a_newer_version(site, tmp_path):
     archive = tmp_path / "site.zip"
     call_command("export", archive)
     newer = tmp_path / "newer.zip"
-    with zipfile.ZipFile(archive) as old, zipfile.ZipFile(newer, "w") as new:
-        for name in old.namelist():
-            data = old.read(name)
-            if name == "manifest.json":
-                manifest = json.loads(data)
-                manifest["migrations"]["papers"].append("9999_from_the_future")
-                data = json.dumps(manifest).encode()
-            new.writestr(name, data)
+
+    def from_the_future(data: bytes) -> bytes:
+        manifest = json.loads(data)
+        manifest["migrations"]["papers"].append("9999_from_the_future")
+        return json.dumps(manifest).encode()
+
+    rewritten(archive, newer, "manifest.json", from_the_future)
     empty_the_site()
     with pytest.raises(CommandError, match="9999_from_the_future"):
         call_command("import", newer)
@@ -187,12 +194,8 @@ def test_a_broken_archive_leaves_the_database_empty(site, tmp_path):
     archive = tmp_path / "site.zip"
     call_command("export", archive)
     broken = tmp_path / "broken.zip"
-    with zipfile.ZipFile(archive) as old, zipfile.ZipFile(broken, "w") as new:
-        for name in old.namelist():
-            data = old.read(name)
-            if name == "data/papers.upvote.jsonl":
-                data += b'{"model": "papers.upvote", "pk": 999, "fields": {"user": 424242}}\n'
-            new.writestr(name, data)
+    vote_of_nobody = b'{"model": "papers.upvote", "pk": 999, "fields": {"user": 424242}}\n'
+    rewritten(archive, broken, "data/papers.upvote.jsonl", lambda data: data + vote_of_nobody)
     empty_the_site()
     with pytest.raises(Exception):  # noqa: B017, PT011  (the database's own error)
         call_command("import", broken)

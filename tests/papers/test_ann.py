@@ -15,23 +15,12 @@ from papers import ann, foryou, tasks, vectors
 from papers.embeddings import embed_stale
 from papers.search import ranking
 from tests.factories import PaperFactory
+from tests.papers.topics import TOPICS as MEANING_TOPICS
 
 pytestmark = pytest.mark.django_db
 
 TOPICS = {
-    "draft": (
-        "VIA-SD: Verification via Intra-Model Routing for Speculative Decoding",
-        "A small draft model proposes several tokens that the large model verifies in one "
-        "pass, which makes generation faster.",
-    ),
-    "robots": (
-        "Revisiting Articulated Parts Perception in Robot Manipulation",
-        "Robots open drawers, doors and cabinets by perceiving their joints.",
-    ),
-    "speech": (
-        "KazEmoTTS: A Dataset for Kazakh Emotional Text-to-Speech Synthesis",
-        "Recordings of speakers voicing sentences in six emotions for speech synthesis.",
-    ),
+    **MEANING_TOPICS,
     "molecules": (
         "Graph Networks for Molecular Property Prediction",
         "Message passing over atoms and bonds predicts the properties of molecules.",

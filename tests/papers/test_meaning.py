@@ -16,6 +16,7 @@ from papers.embeddings import MODEL_NAME, embed_stale, stale_ids
 from papers.models import PaperEmbedding
 from papers.search import ranking
 from tests.factories import PaperFactory
+from tests.papers.topics import TOPICS
 
 pytestmark = pytest.mark.django_db
 
@@ -96,22 +97,7 @@ def test_fusion_rewards_papers_both_rankings_find():
 
 @pytest.fixture
 def library():
-    titles = {
-        "draft": (
-            "VIA-SD: Verification via Intra-Model Routing for Speculative Decoding",
-            "A small draft model proposes several tokens that the large model verifies in "
-            "one pass, which makes generation faster.",
-        ),
-        "robots": (
-            "Revisiting Articulated Parts Perception in Robot Manipulation",
-            "Robots open drawers, doors and cabinets by perceiving their joints.",
-        ),
-        "speech": (
-            "KazEmoTTS: A Dataset for Kazakh Emotional Text-to-Speech Synthesis",
-            "Recordings of speakers voicing sentences in six emotions for speech synthesis.",
-        ),
-    }
-    papers = {k: PaperFactory(title=t, abstract=a) for k, (t, a) in titles.items()}
+    papers = {k: PaperFactory(title=t, abstract=a) for k, (t, a) in TOPICS.items()}
     embed_stale()
     return papers
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from papers import ann, vectors
+from papers.progress import progress_lines
 
 
 class Command(BaseCommand):
@@ -24,16 +25,7 @@ class Command(BaseCommand):
                 "in the environment of every web process and worker first."
             )
         started = time.monotonic()
-        shown = 0.0
-
-        def progress(done: int, total: int) -> None:
-            nonlocal shown
-            now = time.monotonic()
-            if now - shown >= 5 or done >= total:
-                shown = now
-                rate = done / max(now - started, 1e-9)
-                self.stdout.write(f"vectors: {done:,} of {total:,} ({rate:,.0f}/s)")
-
+        progress = progress_lines(self.stdout.write, "vectors", every=5)
         size = vectors.build_graph(progress=progress)
         elapsed = time.monotonic() - started
         self.stdout.write(f"{size:,} papers in {ann.path()}, built in {elapsed:.1f} s")

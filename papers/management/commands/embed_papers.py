@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from papers.embeddings import MODEL_NAME, embed_stale
+from papers.progress import progress_lines
 
 
 class Command(BaseCommand):
@@ -18,16 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        shown = 0.0
-
-        def progress(done: int, total: int) -> None:
-            nonlocal shown
-            now = time.monotonic()
-            if now - shown >= 1 or done >= total:
-                shown = now
-                rate = done / max(now - started, 1e-9)
-                self.stdout.write(f"papers: {done:,} of at most {total:,} ({rate:,.0f}/s)")
-
+        progress = progress_lines(self.stdout.write, "papers", of="of at most")
         written = embed_stale(progress=progress)
         elapsed = time.monotonic() - started
         self.stdout.write(f"{written:,} papers embedded with {MODEL_NAME} in {elapsed:.1f} s")
