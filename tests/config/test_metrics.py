@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from config import metrics
@@ -163,3 +164,87 @@ def test_several_processes_add_up(tmp_path):
     assert samples[("dailypapers_votes_total", (("action", "up"),))] == 2
     assert samples[("dailypapers_comments_total", ())] == 4
     assert metrics.status_class(204) == "2xx"
+
+
+def live(base: str) -> None:
+    import urllib.request
+
+    urllib.request.urlopen(f"{base}/healthz/live", timeout=10)  # noqa: S310
+
+
+def test_several_gunicorn_workers_add_up(tmp_path):
+    """The full stack's way: gunicorn with 3 workers sharing PROMETHEUS_MULTIPROC_DIR; every
+    scrape, whichever worker answers it, counts the requests all of them served."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "METRICS_TOKEN": TOKEN,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    server = subprocess.Popen(  # noqa: S603  (gunicorn from this environment)
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "config.wsgi",
+            "--workers=3",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz/live", timeout=2)  # noqa: S310
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        for connection in held:  # half a request each: each worker waits on one of them
+            connection.sendall(b"GET /healthz/live HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        time.sleep(1)
+        for connection in held:
+            connection.sendall(b"Connection: close\r\n\r\n")
+            assert connection.recv(100).startswith(b"HTTP/1.1 200")
+            connection.close()
+        for _ in range(26):
+            live(base)
+        counted = set()
+        for _ in range(6):  # several scrapes: different workers answer them
+            request = urllib.request.Request(  # noqa: S310
+                f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            text = urllib.request.urlopen(request, timeout=5).read().decode()  # noqa: S310
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if (
+                        sample.name == "dailypapers_request_duration_seconds_count"
+                        and sample.labels.get("view") == "live"
+                    ):
+                        counted.add(sample.value)
+        assert counted == {30.0}
+        served = {
+            path.stem.rsplit("_", 1)[1]
+            for path in (tmp_path / "metrics").glob("histogram_*.db")
+            for key, value, *_rest in MmapedDict.read_all_values_from_file(str(path))
+            if "_seconds_sum" in key and '"view": "live"' in key and value > 0
+        }
+        assert len(served) == 3  # every worker answered some of them
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
