@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from caching import store
 from caching.users import member_scope
 from config.refusals import Refused
 from papers.authors import author_key
@@ -28,6 +29,9 @@ from papers.selectors import listing
 
 MAX_PENDING = 50  # claims one member may have waiting at once
 _AUTHOR_ID = re.compile(r"^([0-9a-f]{16})([0-9a-f]{8})$")
+
+
+CLAIMS_SCOPE = "claims"  # announced when a claim is approved, or an approval undone
 
 
 def author_scope(key: str) -> str:
@@ -55,7 +59,7 @@ class ClaimRefused(Refused):
 def _announce(claim: AuthorClaim) -> None:
     changed(
         papers=[claim.paper],
-        hard_scopes=[author_scope(claim.author_key), member_scope(claim.user_id)],
+        hard_scopes=[author_scope(claim.author_key), member_scope(claim.user_id), CLAIMS_SCOPE],
     )
 
 
@@ -137,10 +141,25 @@ def decide_claim(*, claim: AuthorClaim, approve: bool, reason: str, by: User) ->
 # --- reads -----------------------------------------------------------------------------------
 
 
+def claimed_papers() -> frozenset[int]:
+    """The papers with an approved claim (few of them), kept until a claim is decided: a
+    list of papers nobody claimed costs no query."""
+
+    def build() -> store.Built:
+        approved = AuthorClaim.objects.filter(status=AuthorClaim.Status.APPROVED)
+        ids = frozenset(approved.values_list("paper_id", flat=True))
+        return store.Built(ids, (), 64 + 16 * len(ids))
+
+    found: frozenset[int] = store.fetch("claims:papers", build, scopes=[CLAIMS_SCOPE]).value
+    return found
+
+
 def approved_claims(paper_ids: Iterable[int]) -> dict[int, dict[int, AuthorClaim]]:
-    """{paper id: {author index: its approved claim, with the member}}: one query."""
+    """{paper id: {author index: its approved claim, with the member}}: one query, none
+    when no paper of these has one."""
     found: dict[int, dict[int, AuthorClaim]] = defaultdict(dict)
-    ids = list(paper_ids)
+    claimed = claimed_papers()
+    ids = [pk for pk in paper_ids if pk in claimed]
     if ids:
         for claim in AuthorClaim.objects.filter(
             paper_id__in=ids, status=AuthorClaim.Status.APPROVED

@@ -252,3 +252,25 @@ def test_the_daily_list_reads_claims_for_the_whole_page_at_once(
     assert len(items) == 12
     assert sum(item["paper"]["authors"][0]["status"] == "claimed_verified" for item in items) == 6
     assert len(queries) <= 4
+
+
+def test_papers_nobody_claimed_cost_no_claims_query(
+    alice, staff, commit, django_assert_num_queries
+):
+    """Approved claims are few: the papers that have one are kept until a claim is decided,
+    and a list of papers without any reads no claim at all."""
+    from papers.claims import approved_claims, claim_author, decide_claim
+
+    papers = [PaperFactory(authors=[{"name": "Alice Liddell"}]) for _ in range(3)]
+    ids = [paper.pk for paper in papers]
+    assert approved_claims(ids) == {}  # the set of claimed papers, read once
+    with django_assert_num_queries(0):
+        assert approved_claims(ids) == {}
+    claim = claim_author(user=alice, paper=papers[1], index=0)
+    assert approved_claims(ids) == {}  # pending: not shown
+    commit(lambda: decide_claim(claim=claim, approve=True, reason="", by=staff))
+    found = approved_claims(ids)
+    assert list(found) == [papers[1].pk]
+    assert found[papers[1].pk][0].user == alice
+    commit(lambda: decide_claim(claim=claim, approve=False, reason="Not her.", by=staff))
+    assert approved_claims(ids) == {}
