@@ -5,13 +5,12 @@ posted twice: one interrupted while sending is marked failed, for staff to post 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 import httpx
-from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,6 +20,8 @@ from config import metrics
 from digests.models import Frequency
 from digests.periods import DigestPeriod, digest_period, due_period
 from digests.selectors import DigestPaper, digest_papers, select_papers
+from papers.sources.http import USER_AGENT
+from papers.sources.text import parse_rfc822_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -163,10 +164,13 @@ def backoff(attempt: int) -> timedelta:
 
 def deliver(url: str, body: dict[str, object]) -> None:
     """POST the message; Transient or Refused when it did not go through."""
-    headers = {"User-Agent": f"DailyPapers (+{settings.SITE_URL})"}
     try:
         response = httpx.post(
-            url, json=body, headers=headers, timeout=TIMEOUT_SECONDS, follow_redirects=False
+            url,
+            json=body,
+            headers={"User-Agent": USER_AGENT},
+            timeout=TIMEOUT_SECONDS,
+            follow_redirects=False,
         )
     except httpx.HTTPError as exc:
         raise Transient(f"{type(exc).__name__}: {exc}", timedelta(0)) from exc
@@ -185,12 +189,8 @@ def retry_after(response: httpx.Response) -> timedelta:
     if header.isdigit():
         return _bounded(timedelta(seconds=int(header)))
     if header:
-        try:
-            when = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None and when.tzinfo is not None:
-            return _bounded(when - timezone.now())
+        with contextlib.suppress(TypeError, ValueError):  # not a date: see the body
+            return _bounded(parse_rfc822_datetime(header) - timezone.now())
     try:
         seconds = float(response.json().get("retry_after", 0))
     except (ValueError, AttributeError):

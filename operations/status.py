@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Max
-from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from broadcasts.models import Post
@@ -49,10 +48,6 @@ class Status:
     posts: list[Post]
     queues: dict[str, float]
     cache: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def newest_paper_age(self) -> timedelta | None:
-        return None if self.newest_paper_at is None else timezone.now() - self.newest_paper_at
 
     @property
     def cache_hit_ratio(self) -> float | None:
