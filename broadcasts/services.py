@@ -5,7 +5,6 @@ posted twice: one interrupted while sending is marked failed, for staff to post 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,8 +19,7 @@ from config import metrics
 from digests.models import Frequency
 from digests.periods import DigestPeriod, digest_period, due_period
 from digests.selectors import DigestPaper, digest_papers, select_papers
-from papers.sources.http import USER_AGENT
-from papers.sources.text import parse_rfc822_datetime
+from papers.sources.http import USER_AGENT, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -185,12 +183,9 @@ def deliver(url: str, body: dict[str, object]) -> None:
 def retry_after(response: httpx.Response) -> timedelta:
     """How long the service asked us to wait: Retry-After in seconds or as a date, or
     Discord's `retry_after` in the body; nothing when it did not say."""
-    header = response.headers.get("Retry-After", "").strip()
-    if header.isdigit():
-        return _bounded(timedelta(seconds=int(header)))
-    if header:
-        with contextlib.suppress(TypeError, ValueError):  # not a date: see the body
-            return _bounded(parse_rfc822_datetime(header) - timezone.now())
+    asked = retry_after_seconds(response)
+    if asked is not None:
+        return _bounded(timedelta(seconds=asked))
     try:
         seconds = float(response.json().get("retry_after", 0))
     except (ValueError, AttributeError):

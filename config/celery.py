@@ -46,6 +46,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": crontab(minute=15, hour=settings.ARXIV_INGEST_HOUR),
             "options": {"expires": 12 * 3600},
         },
+        "harvest-arxiv-oai": {
+            "task": "papers.harvest_oai",
+            "schedule": crontab(minute=30, hour=settings.ARXIV_OAI_HOUR),
+            "options": {"expires": 12 * 3600},
+        },
         "send-daily-digests": {
             "task": "digests.send_due",
             "schedule": crontab(minute=0, hour=settings.DIGEST_DAILY_HOUR, day_of_week="mon-fri"),

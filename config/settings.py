@@ -441,6 +441,14 @@ VECTOR_INDEX_HOUR = _hour("VECTOR_INDEX_HOUR", 2)
 
 ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", ["cs.AI", "cs.CL", "cs.CV", "cs.LG"])
 ARXIV_INGEST_HOUR = _hour("ARXIV_INGEST_HOUR", 5)
+# All of arXiv over OAI-PMH: the sets harvested each day at ARXIV_OAI_HOUR ("all" for every
+# paper; empty: none), in the arXivRaw format (every version dated) or arXiv.
+ARXIV_OAI_URL = env_url("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
+ARXIV_OAI_SETS = env_list("ARXIV_OAI_SETS", [])
+ARXIV_OAI_FORMAT = {"arxivraw": "arXivRaw", "arxiv": "arXiv"}[
+    env_choice("ARXIV_OAI_FORMAT", ("arxivraw", "arxiv"), "arxivraw")
+]
+ARXIV_OAI_HOUR = _hour("ARXIV_OAI_HOUR", 6)
 
 # Email and digests
 from urllib.parse import parse_qsl, unquote, urlsplit  # noqa: E402

@@ -12,7 +12,7 @@ from accounts.models import User
 from papers import caching
 from papers.caching import PaperRef, Touched
 from papers.claims import ClaimRefused, decide_claim
-from papers.models import AuthorClaim, IngestRun, Paper, Upvote
+from papers.models import AuthorClaim, Harvest, IngestRun, Paper, Upvote
 
 
 @admin.register(Paper)
@@ -93,6 +93,29 @@ class IngestRunAdmin(admin.ModelAdmin[IngestRun]):
     list_filter = ("status", "source")
     search_fields = ("error",)
     readonly_fields = [f.name for f in IngestRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Harvest)
+class HarvestAdmin(admin.ModelAdmin[Harvest]):
+    """OAI-PMH harvests and where each stands; `manage.py ingest oai` resumes one."""
+
+    list_display = (
+        "started_at",
+        "metadata_prefix",
+        "set_spec",
+        "since",
+        "until",
+        "status",
+        "pages",
+        "records",
+        "complete_size",
+        "updated_at",
+    )
+    list_filter = ("status", "metadata_prefix")
+    readonly_fields = [f.name for f in Harvest._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -164,6 +164,52 @@ class IngestRun(models.Model):
         )
 
 
+class Harvest(models.Model):
+    """A harvest of arXiv over OAI-PMH: its window and where it stands.
+
+    Each page's papers and the token of the next page are saved in one transaction, so a
+    harvest stopped anywhere resumes at the page it had not finished; `updated_at` moves
+    with every page: a harvest silent for long, or whose process is gone, is taken over."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    metadata_prefix = models.CharField(max_length=16)
+    set_spec = models.CharField(max_length=64, blank=True, help_text="Empty: all of arXiv")
+    since = models.DateField(null=True, blank=True, help_text="First datestamp (inclusive)")
+    until = models.DateField(null=True, blank=True, help_text="Last datestamp (inclusive)")
+    token = models.CharField(
+        max_length=1000, blank=True, help_text="Resumption token of the next page"
+    )
+    pages = models.PositiveIntegerField(default=0)
+    records = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0, help_text="Records deleted at the source")
+    complete_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Records in the whole list, as the source says"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    error = models.TextField(blank=True)
+    run = models.ForeignKey(
+        IngestRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.CharField(
+        max_length=300, blank=True, help_text="host:pid of the process harvesting it"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["status", "-started_at"], name="harvest_status_recent")]
+
+    def __str__(self) -> str:
+        window = f"{self.since or '…'} to {self.until or '…'}"
+        return f"{self.metadata_prefix} {self.set_spec or 'all'} {window} {self.status}"
+
+
 class AuthorClaim(models.Model):
     """A member saying "this author of this paper is me": staff approve or reject it (with
     a reason); a rejected claim can be made again, as a new claim."""

@@ -12,8 +12,11 @@ from django.utils import timezone
 from accounts.models import User
 from config.celery import retry_on_network, single_run
 from papers import embeddings, foryou, vectors
+from papers.models import Harvest
 from papers.services.ingestion import (
+    HarvestBusy,
     ingest_runs_mark_interrupted,
+    papers_harvest_oai,
     papers_ingest_arxiv_rss,
     papers_ingest_hf,
 )
@@ -61,6 +64,57 @@ def ingest_arxiv_listings(categories: list[str] | None = None) -> str:
         _earlier_runs_interrupted("arxiv-rss")
         categories = list(categories or settings.ARXIV_CATEGORIES)
         return papers_ingest_arxiv_rss(categories=categories).status
+
+
+# Datestamps are days in the repository's time zone, and a record may be stamped a little
+# after its change: each daily harvest starts a day before the last one ended.
+HARVEST_OVERLAP = timedelta(days=1)
+
+
+@shared_task(name="papers.harvest_oai", ignore_result=True)
+def harvest_oai(sets: list[str] | None = None) -> str:
+    """Harvest what changed on arXiv since the last harvest of each of `sets` (default:
+    ARXIV_OAI_SETS; "all" for all of arXiv). An unfinished harvest resumes first."""
+    sets = list(sets or settings.ARXIV_OAI_SETS)
+    if not sets:
+        return "no sets to harvest (ARXIV_OAI_SETS)"
+    with single_run("papers.harvest_oai") as acquired:
+        if not acquired:
+            logger.info("harvest_oai: another run holds the lock; skipped")
+            return SKIPPED
+        statuses = []
+        for name in sets:
+            set_spec = "" if name.lower() == "all" else name
+            since = _harvest_since(settings.ARXIV_OAI_FORMAT, set_spec)
+            try:
+                run = papers_harvest_oai(
+                    since=since,
+                    until=None,
+                    metadata_prefix=settings.ARXIV_OAI_FORMAT,
+                    set_spec=set_spec,
+                )
+            except HarvestBusy as exc:
+                logger.info("harvest_oai %s: %s", name, exc)
+                statuses.append(f"{name}: {SKIPPED}")
+                continue
+            statuses.append(f"{name}: {run.status}")
+        return "; ".join(statuses)
+
+
+def _harvest_since(metadata_prefix: str, set_spec: str) -> date:
+    """The first datestamp of the next daily harvest: the day the last one finished, less
+    the overlap (or yesterday, for the first)."""
+    last = (
+        Harvest.objects.filter(
+            metadata_prefix=metadata_prefix, set_spec=set_spec, status=Harvest.Status.SUCCEEDED
+        )
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return timezone.now().date() - timedelta(days=1)
+    return last.date() - HARVEST_OVERLAP
 
 
 @shared_task(name="papers.embed_papers", ignore_result=True)

@@ -69,12 +69,14 @@ def test_beat_schedule_has_every_job_at_the_times_from_settings(settings):
     settings.DIGEST_WEEKLY_HOUR = 8
     settings.DIGEST_RETRY_EVERY_MINUTES = 5
     settings.VECTOR_INDEX_HOUR = 3
+    settings.ARXIV_OAI_HOUR = 7
 
     schedule = beat_schedule()
 
     assert {name: entry["task"] for name, entry in schedule.items()} == {
         "ingest-hf-daily-papers": "papers.ingest_hf",
         "ingest-arxiv-listings": "papers.ingest_arxiv_listings",
+        "harvest-arxiv-oai": "papers.harvest_oai",
         "send-daily-digests": "digests.send_due",
         "mail-comment-notifications": "discussions.mail_notifications",
         "send-weekly-digests": "digests.send_due",
@@ -98,6 +100,8 @@ def test_beat_schedule_has_every_job_at_the_times_from_settings(settings):
     assert schedule["retry-digest-deliveries"]["schedule"].run_every == timedelta(minutes=5)
     graph = schedule["build-vector-index"]["schedule"]
     assert (graph.hour, graph.minute) == ({3}, {30})
+    harvest = schedule["harvest-arxiv-oai"]["schedule"]
+    assert (harvest.hour, harvest.minute) == ({7}, {30})
     for entry in schedule.values():
         assert entry["task"] in celery_app.tasks
 

@@ -2,17 +2,20 @@
 
 One service per source, called by the `ingest` command and the scheduled tasks alike:
 papers_ingest_hf, papers_ingest_arxiv_categories, papers_ingest_arxiv_ids,
-papers_ingest_arxiv_rss, papers_ingest_file. Each leaves an IngestRun that says how it went.
+papers_ingest_arxiv_rss, papers_ingest_file, and papers_harvest_oai for all of arXiv. Each
+leaves an IngestRun that says how it went.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import os
+import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +25,12 @@ from django.utils import timezone
 from config import metrics
 from papers import caching
 from papers.caching import PaperRef
-from papers.models import IngestRun, Paper
+from papers.models import Harvest, IngestRun, Paper
 from papers.services import postgresql_loader
 from papers.services.merging import WRITTEN_FIELDS, merge
 from papers.services.validation import RecordRejected, validate_record
-from papers.sources import arxiv, files, hf
+from papers.sources import arxiv, files, hf, oai
+from papers.sources.http import new_client
 from papers.sources.records import (
     PaperRecord,
     ParsedItem,
@@ -277,3 +281,173 @@ def papers_ingest_file(*, path: Path) -> IngestRun:
     return papers_ingest(
         source="file", parameters={"path": str(path)}, fetch=lambda: files.read_file(path)
     )
+
+
+# A harvest whose page has not moved for this long has lost its process: another may take
+# it over. (A page is one request and one transaction: seconds, or minutes when arXiv
+# asks to wait.)
+HARVEST_STALE = timedelta(minutes=15)
+
+
+class HarvestBusy(Exception):
+    """Another process is harvesting this window right now."""
+
+
+def _harvest_to_resume(
+    *, metadata_prefix: str, set_spec: str, since: date | None, until: date | None
+) -> Harvest | None:
+    """The unfinished harvest of this window, if any; HarvestBusy if its process lives."""
+    harvest = (
+        Harvest.objects.filter(
+            metadata_prefix=metadata_prefix, set_spec=set_spec, since=since, until=until
+        )
+        .exclude(status=Harvest.Status.SUCCEEDED)
+        .first()
+    )
+    if harvest is None:
+        return None
+    if harvest.status == Harvest.Status.RUNNING:
+        quiet = timezone.now() - harvest.updated_at
+        alive = _process_alive(harvest.owner)
+        if alive or (alive is None and quiet < HARVEST_STALE):
+            raise HarvestBusy(
+                f"this window is being harvested (page {harvest.pages}, "
+                f"{quiet.total_seconds():.0f} s ago); try again later"
+            )
+        if harvest.run_id:
+            IngestRun.objects.filter(pk=harvest.run_id, status=IngestRun.Status.RUNNING).update(
+                status=IngestRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
+            )
+    return harvest
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_alive(owner: str) -> bool | None:
+    """Whether the process `host:pid` runs; None when it is on another host (or unknown)."""
+    host, _sep, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    if int(pid) == os.getpid():  # this process, restarted with the same pid (a container)
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+HarvestProgress = Callable[[Harvest, UpsertResult], None]
+
+
+def papers_harvest_oai(
+    *,
+    since: date | None,
+    until: date | None,
+    metadata_prefix: str = "arXivRaw",
+    set_spec: str = "",
+    progress: HarvestProgress | None = None,
+) -> IngestRun:
+    """Harvest arXiv over OAI-PMH: every record whose datestamp is in [since, until].
+
+    Resumes the unfinished harvest of the same window at the page it stopped on. Each page
+    is written with the token of the next in one transaction; a run that fails leaves the
+    harvest resumable. Raises HarvestBusy if another process harvests the window now.
+    """
+    harvest = _harvest_to_resume(
+        metadata_prefix=metadata_prefix, set_spec=set_spec, since=since, until=until
+    )
+    parameters: dict[str, Any] = {
+        "format": metadata_prefix,
+        "set": set_spec,
+        "from": str(since or ""),
+        "until": str(until or ""),
+    }
+    if harvest is not None:
+        parameters["resumed_at_page"] = harvest.pages + 1
+    run = IngestRun.objects.create(source=oai.SOURCE, parameters=parameters)
+    if harvest is None:
+        harvest = Harvest.objects.create(
+            metadata_prefix=metadata_prefix,
+            set_spec=set_spec,
+            since=since,
+            until=until,
+            run=run,
+            owner=_owner(),
+        )
+    else:
+        harvest.status, harvest.error, harvest.run = Harvest.Status.RUNNING, "", run
+        harvest.owner = _owner()
+        harvest.save(update_fields=["status", "error", "run", "owner", "updated_at"])
+    rejections: list[RejectedRecord] = []
+    restarted = False
+    try:
+        with new_client() as client:
+            while True:
+                params = oai.list_records_params(
+                    token=harvest.token or None,
+                    metadata_prefix=metadata_prefix,
+                    since=since,
+                    until=until,
+                    set_spec=set_spec,
+                )
+                try:
+                    page = oai.fetch_page(params, client=client)
+                except oai.OaiError as exc:
+                    if exc.code != "badResumptionToken" or not harvest.token or restarted:
+                        raise
+                    # Tokens expire: begin the window again (what is written stays written,
+                    # and reads as unchanged).
+                    logger.warning("harvest %s: %s; beginning the window again", harvest, exc)
+                    harvest.token, harvest.pages, restarted = "", 0, True
+                    continue
+                if page.token is not None and page.token == harvest.token:
+                    raise SourceError(f"the source repeated its resumption token {page.token!r}")
+                result = _harvest_page(harvest, run, page)
+                rejections += result.rejected[: MAX_REJECTIONS_KEPT - len(rejections)]
+                if progress is not None:
+                    progress(harvest, result)
+                if page.token is None:
+                    break
+    except SourceError as exc:
+        harvest.status, harvest.error = Harvest.Status.FAILED, str(exc)
+        harvest.save(update_fields=["status", "error", "updated_at"])
+        _finish(run, status=IngestRun.Status.FAILED, error=str(exc))
+        return run
+    except BaseException as exc:
+        harvest.status, harvest.error = Harvest.Status.FAILED, f"{exc.__class__.__name__}: {exc}"
+        harvest.save(update_fields=["status", "error", "updated_at"])
+        _finish(run, status=IngestRun.Status.FAILED, error=harvest.error)
+        raise
+    run.rejections = [{"ref": r.ref, "reason": r.reason} for r in rejections]
+    _finish(run, status=IngestRun.Status.SUCCEEDED)
+    logger.info("harvest %s: %s", harvest, run.summary)
+    return run
+
+
+def _harvest_page(harvest: Harvest, run: IngestRun, page: oai.OaiPage) -> UpsertResult:
+    """Write one page's papers and move the harvest and its run on, in one transaction."""
+    with transaction.atomic():
+        result = papers_upsert(items=page.items)
+        harvest.token = page.token or ""
+        harvest.pages += 1
+        harvest.records += len(page.items) + len(page.deleted)
+        harvest.deleted += len(page.deleted)
+        if page.complete_size is not None:
+            harvest.complete_size = page.complete_size
+        if page.token is None:
+            harvest.status, harvest.finished_at = Harvest.Status.SUCCEEDED, timezone.now()
+        harvest.save()
+        run.created += result.created
+        run.updated += result.updated
+        run.unchanged += result.unchanged
+        run.rejected += len(result.rejected)
+        run.save(update_fields=["created", "updated", "unchanged", "rejected"])
+    caching.changed(papers=result.touched, catalog=bool(result.created))
+    if result.created or result.updated:
+        _embed_later()
+    return result

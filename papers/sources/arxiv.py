@@ -46,6 +46,11 @@ logger = logging.getLogger(__name__)
 arxiv_pacer = Pacer()
 
 
+def author_names(text: str) -> list[str]:
+    """The names in an author line: `A, B, and C` or `A and B`."""
+    return [name.strip() for name in _AUTHOR_SPLIT_RE.split(text) if name.strip()]
+
+
 def _text(element: Element, path: str) -> str:
     return squash(element.findtext(path))
 
@@ -129,7 +134,7 @@ def parse_rss_item(item: Element) -> PaperRecord | None:
         version=version,
         title=_text(item, "title"),
         abstract=_RSS_PREFIX_RE.sub("", _text(item, "description")),
-        authors=[Author(name=n.strip()) for n in _AUTHOR_SPLIT_RE.split(creators) if n.strip()],
+        authors=[Author(name=name) for name in author_names(creators)],
         # A new paper's first version is announced that day; a cross-list says nothing of it.
         published_at=announced if announced and version == 1 and announce == "new" else None,
         listed_on=announced.date() if announced else None,

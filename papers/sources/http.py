@@ -7,16 +7,21 @@ import random
 import threading
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import httpx
 from django.conf import settings
 
 from papers.sources.records import SourceError
+from papers.sources.text import parse_rfc822_datetime
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "DailyPapers/0.1 (self-hosted paper feed; +https://github.com/daily-papers)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# A server asking for a longer pause than this is not waited for: the run fails, and the
+# next one (or, for a harvest, its checkpoint) takes it up.
+MAX_RETRY_AFTER_SECONDS = 600.0
 
 
 class HTTPStatusError(SourceError):
@@ -68,6 +73,20 @@ def new_client() -> httpx.Client:
     )
 
 
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The pause a 429 or 503 asks for in its Retry-After header, in seconds or as a date;
+    None when it does not say (or says something unreadable)."""
+    header = response.headers.get("Retry-After", "").strip()
+    if header.isdigit():
+        return float(header)
+    if not header:
+        return None
+    try:
+        return max((parse_rfc822_datetime(header) - datetime.now(UTC)).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
 def backoff_seconds(attempt: int, base: float) -> float:
     """Exponential backoff with full jitter: a random pause in [0, base * 2**attempt]."""
     return random.uniform(0, base * (2**attempt))  # noqa: S311 - jitter, not crypto
@@ -80,7 +99,8 @@ def fetch(
     pacer: Pacer | None = None,
     client: httpx.Client | None = None,
 ) -> httpx.Response:
-    """GET `url`, retrying 5xx, 429, timeouts and connection errors with backoff.
+    """GET `url`, retrying 5xx, 429, timeouts and connection errors with backoff, never
+    sooner than the server's Retry-After.
 
     Raises SourceError after the last try, at once for any other 4xx (HTTPStatusError),
     and at once for problems another try cannot fix (a bad URL, a redirect loop, a body
@@ -90,10 +110,12 @@ def fetch(
     own_client = client is None
     http = client or new_client()
     last_problem = "no attempt made"
+    asked: float | None = None  # the last answer's Retry-After
     try:
         for attempt in range(tries):
             if attempt:
-                time.sleep(backoff_seconds(attempt - 1, settings.SOURCE_BACKOFF_SECONDS))
+                pause = backoff_seconds(attempt - 1, settings.SOURCE_BACKOFF_SECONDS)
+                time.sleep(max(pause, asked or 0.0))
             if pacer is not None:
                 pacer.wait()
             try:
@@ -111,6 +133,14 @@ def fetch(
                 last_problem = f"HTTP {response.status_code}"
                 if response.status_code not in RETRY_STATUS:
                     raise HTTPStatusError(f"GET {url} failed: {last_problem}", response)
+                asked = retry_after_seconds(response)
+                if asked is not None and asked > MAX_RETRY_AFTER_SECONDS:
+                    raise SourceError(
+                        f"GET {url} failed: {last_problem}, retry after {asked:,.0f} s "
+                        f"(longer than the {MAX_RETRY_AFTER_SECONDS:,.0f} s waited for)"
+                    )
+                if asked is not None:
+                    last_problem += f", retry after {asked:g} s"
             finally:
                 if pacer is not None:
                     pacer.done()

@@ -30,6 +30,7 @@ def test_staff_hides_and_unhides_papers_from_the_admin(client, staff):
         "admin:papers_paper_changelist",
         "admin:papers_upvote_changelist",
         "admin:papers_ingestrun_changelist",
+        "admin:papers_harvest_changelist",
     ],
 )
 def test_admin_lists_search_and_filter(client, staff, name):

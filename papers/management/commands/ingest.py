@@ -1,4 +1,4 @@
-"""`manage.py ingest hf|arxiv|arxiv-rss|file ...`: fetch papers and upsert them."""
+"""`manage.py ingest hf|arxiv|arxiv-rss|oai|file ...`: fetch papers and upsert them."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from papers.models import Harvest
 from papers.services.ingestion import (
+    HarvestBusy,
+    UpsertResult,
+    papers_harvest_oai,
     papers_ingest_arxiv_categories,
     papers_ingest_arxiv_ids,
     papers_ingest_arxiv_rss,
     papers_ingest_file,
     papers_ingest_hf,
 )
-from papers.sources import arxiv
+from papers.sources import arxiv, oai
 
 MAX_DAYS = 366
 
@@ -48,7 +53,7 @@ def _range(first: date, last: date) -> list[date]:
 
 
 class Command(BaseCommand):
-    help = "Ingest papers from Hugging Face, arXiv (API or RSS) or a local file."
+    help = "Ingest papers from Hugging Face, arXiv (API, RSS or OAI-PMH) or a local file."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="source", required=True, parser_class=CommandParser)
@@ -69,6 +74,14 @@ class Command(BaseCommand):
         p_rss = sub.add_parser("arxiv-rss", help="today's arXiv RSS announcements")
         p_rss.add_argument("--category", action="append", required=True, help="e.g. cs.AI")
 
+        p_oai = sub.add_parser(
+            "oai", help="all of arXiv over OAI-PMH, by datestamp; resumes where it stopped"
+        )
+        p_oai.add_argument("--from", dest="since", type=_date, help="first datestamp")
+        p_oai.add_argument("--until", type=_date, help="last datestamp (default: no limit)")
+        p_oai.add_argument("--format", choices=oai.FORMATS, default=None, dest="metadata_prefix")
+        p_oai.add_argument("--set", default="", dest="set_spec", help="e.g. cs (default: all)")
+
         p_file = sub.add_parser("file", help="a local HF JSON, arXiv Atom or RSS file")
         p_file.add_argument("path", type=Path)
 
@@ -85,6 +98,8 @@ class Command(BaseCommand):
             )
         elif source == "arxiv-rss":
             run = papers_ingest_arxiv_rss(categories=options["category"])
+        elif source == "oai":
+            run = self._harvest(options)
         else:
             run = papers_ingest_file(path=options["path"])
         if run.status != run.Status.SUCCEEDED:
@@ -93,6 +108,33 @@ class Command(BaseCommand):
         if run.rejected and options["verbosity"] > 1:
             for rejection in run.rejections:
                 self.stderr.write(f"rejected {rejection['ref']}: {rejection['reason']}")
+
+    def _harvest(self, options: dict[str, Any]) -> Any:
+        since, until = options["since"], options["until"]
+        if since and until and until < since:
+            raise CommandError(f"--until {until} is before --from {since}")
+
+        def progress(harvest: Harvest, page: UpsertResult) -> None:
+            of = f" of {harvest.complete_size:,}" if harvest.complete_size else ""
+            self.stdout.write(
+                f"page {harvest.pages}: {harvest.records:,} records{of}; this page created "
+                f"{page.created}, updated {page.updated}, unchanged {page.unchanged}, "
+                f"rejected {len(page.rejected)}"
+            )
+
+        try:
+            run = papers_harvest_oai(
+                since=since,
+                until=until,
+                metadata_prefix=options["metadata_prefix"] or settings.ARXIV_OAI_FORMAT,
+                set_spec=options["set_spec"].strip(),
+                progress=progress,
+            )
+        except HarvestBusy as exc:
+            raise CommandError(str(exc)) from None
+        if run.status != run.Status.SUCCEEDED:
+            raise CommandError(f"{run.error}; run the same command again to resume")
+        return run
 
     def _hf_days(self, options: dict[str, Any]) -> list[date]:
         today = timezone.now().date()
