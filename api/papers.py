@@ -96,7 +96,7 @@ from papers.sources import arxiv
 from papers.sources.records import NEW_ID, OLD_ID, split_arxiv_id
 from papers.terms import search_terms, terms_pattern
 
-DAILY_PARAMS = ("date", "week", "month", "submitter", "sort", "p", "limit")
+DAILY_PARAMS = ("date", "week", "month", "submitter", "category", "sort", "p", "limit")
 TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
 MIN_UPVOTES_REFRESH_SECONDS = 5
 # Part of every ETag and cache key: change it when a response shape changes.
@@ -242,6 +242,7 @@ class DailyPapersApi(CachedReadApi):
                 page=params["p"],
                 limit=params["limit"],
                 now=timezone.now(),
+                category=params.get("category", ""),
             )
             return HfDailyPaperSerializer(with_people(papers), many=True).data
 
@@ -344,7 +345,9 @@ class PaperSearchApi(CachedReadApi):
         def build() -> Any:
             params = _valid_query(PaperSearchQuerySerializer, request)
             text = params.get("q", "")
-            papers = papers_matching(text, limit=params["limit"])
+            papers = papers_matching(
+                text, limit=params["limit"], category=params.get("category", "")
+            )
             context = {
                 "highlight": terms_pattern(search_terms(text)),
                 "upvoted_ids": upvoted_ids(request.user, [p.pk for p in papers]),
@@ -352,7 +355,7 @@ class PaperSearchApi(CachedReadApi):
             return HfSearchResultSerializer(with_people(papers), many=True, context=context).data
 
         return Read(
-            _cache_key(request, "search", ("q", "limit")),
+            _cache_key(request, "search", ("q", "category", "limit")),
             build,
             scopes=lambda data: _shown_papers(data, ("paper",)),
             known_scopes=("catalog",),
@@ -415,7 +418,16 @@ class PaperListApi(ListAPIView[Paper]):
             data = PaperSerializer(page, many=True, context=context).data
             return self.get_paginated_response(data).data
 
-        params = ("since", "until", "q", "has_github", "min_upvotes", "cursor", "limit")
+        params = (
+            "since",
+            "until",
+            "q",
+            "has_github",
+            "min_upvotes",
+            "category",
+            "cursor",
+            "limit",
+        )
         return answer(
             request,
             Read(

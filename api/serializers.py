@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from papers import categories
 from papers.models import Paper
 from papers.periods import Period, parse_period
 from papers.selectors import arxiv_id_in_query
@@ -108,6 +109,23 @@ class VoteStateSerializer(serializers.Serializer[Any]):
 # --- inputs -----------------------------------------------------------------------------
 
 
+class CategoryField(serializers.CharField):
+    """An arXiv category code (cs.LG, hep-th): a paper filed in it or cross-listed to it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text", "An arXiv category, like cs.LG: papers filed in it or cross-listed to it"
+        )
+        super().__init__(required=False, allow_blank=True, max_length=40, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        code = categories.clean_category(value)
+        if code is None:
+            raise serializers.ValidationError(f"{value!r} is not an arXiv category (like cs.LG).")
+        return code
+
+
 class DailyPapersQuerySerializer(serializers.Serializer[Any]):
     """The query of `GET /api/daily_papers`, as Hugging Face takes it."""
 
@@ -117,6 +135,7 @@ class DailyPapersQuerySerializer(serializers.Serializer[Any]):
     submitter = serializers.CharField(
         required=False, max_length=150, help_text="Username of the submitter"
     )
+    category = CategoryField()
     sort = serializers.ChoiceField(
         choices=["publishedAt", "trending"],
         default="publishedAt",
@@ -154,6 +173,7 @@ class PaperSearchQuerySerializer(serializers.Serializer[Any]):
         max_length=MAX_QUERY,
         help_text="Words to find, or an arXiv id or URL. Empty: the latest papers.",
     )
+    category = CategoryField()
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
 
 
@@ -176,6 +196,7 @@ class PaperListQuerySerializer(serializers.Serializer[Any]):
     min_upvotes = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_VOTES, help_text="Local plus source votes"
     )
+    category = CategoryField()
 
 
 class SubmitInputSerializer(serializers.Serializer[Any]):

@@ -29,6 +29,13 @@ WORDS = (
 FIRST = "Ada Alan Grace Yann Fei Andrew Daphne Yoshua Geoffrey Demis Ilya Chelsea".split()
 LAST = "Lovelace Turing Hopper LeCun Li Ng Koller Bengio Hinton Hassabis Sutskever Finn".split()
 TOPICS = ["diffusion", "reasoning", "robotics", "agents", "speech", "video", "alignment"]
+# Primary categories about as often as arXiv lists them; cross-lists drawn from the same.
+CATEGORY_MIX = {
+    "cs.LG": 14, "cs.CV": 10, "cs.CL": 8, "cs.AI": 6, "quant-ph": 5, "stat.ML": 4,
+    "hep-th": 4, "astro-ph.GA": 4, "cond-mat.mtrl-sci": 4, "cs.RO": 3, "math.OC": 3,
+    "math.AP": 3, "math.PR": 3, "eess.SP": 3, "cs.CR": 3, "q-bio.NC": 2, "gr-qc": 2,
+    "physics.optics": 2, "econ.EM": 1, "q-fin.ST": 1,
+}  # fmt: skip
 
 
 def _words(rng: random.Random, count: int) -> str:
@@ -87,6 +94,7 @@ class _Generator:
         first = today - timedelta(days=365 * years)
         span = (today - first).days
         per_month: dict[str, int] = {}
+        codes, weights = list(CATEGORY_MIX), list(CATEGORY_MIX.values())
         chunk: list[PaperRecord] = []
         for n in range(count):
             listed = first + timedelta(days=rng.randrange(span + 1))
@@ -97,6 +105,8 @@ class _Generator:
                 Author(f"{rng.choice(FIRST)} {rng.choice(LAST)}")
                 for _ in range(max(1, int(rng.lognormvariate(1.5, 0.6))))
             ]
+            cats = rng.choices(codes, weights, k=1 + min(2, int(rng.expovariate(1.5))))
+            cats = list(dict.fromkeys(cats))
             chunk.append(
                 PaperRecord(
                     source="hf",
@@ -111,6 +121,8 @@ class _Generator:
                     authors=authors,
                     published_at=published - timedelta(days=rng.randint(1, 4)),
                     listed_on=listed,
+                    primary_category=cats[0],
+                    categories=cats,
                     source_upvotes=min(int(rng.paretovariate(1.3)) - 1, 5000),
                     ai_keywords=[_words(rng, 2) for _ in range(rng.randint(0, 8))],
                     github_repo=f"https://github.com/lab{n}/code" if n % 3 == 0 else None,

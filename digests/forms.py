@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from digests.models import Frequency
+from papers import categories as arxiv_categories
 
 MAX_KEYWORDS = 10
 MAX_KEYWORD_LENGTH = 60
@@ -40,6 +41,36 @@ class KeywordsField(forms.CharField):
         return keywords
 
 
+MAX_CATEGORIES = 20
+
+
+class CategoriesField(forms.CharField):
+    """Comma- or space-separated arXiv category codes (cs.LG, hep-th), each checked."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 1000)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(value)
+        return value
+
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value) or ""
+        codes: list[str] = []
+        for part in text.replace(",", " ").split():
+            code = arxiv_categories.clean_category(part)
+            if not code:
+                raise forms.ValidationError(f"{part[:40]} is not an arXiv category (like cs.LG).")
+            if code not in codes:
+                codes.append(code)
+        if len(codes) > MAX_CATEGORIES:
+            raise forms.ValidationError(f"At most {MAX_CATEGORIES} categories.")
+        return codes
+
+
 class PreferencesForm(forms.Form):
     frequency = forms.ChoiceField(
         choices=Frequency.choices, initial=Frequency.DAILY, widget=forms.RadioSelect
@@ -48,6 +79,11 @@ class PreferencesForm(forms.Form):
         label="Topics",
         help_text="Optional, comma-separated. Only papers whose title, abstract or keywords "
         "mention one of them; none: the top papers.",
+    )
+    categories = CategoriesField(
+        label="arXiv categories",
+        help_text="Optional, like cs.LG, stat.ML. Only papers filed in or cross-listed to "
+        "one of them; none: every category.",
     )
     for_you = forms.BooleanField(
         required=False,
@@ -59,7 +95,7 @@ class PreferencesForm(forms.Form):
 class SubscribeForm(PreferencesForm):
     email = forms.EmailField(max_length=254)
 
-    field_order = ["email", "frequency", "keywords"]
+    field_order = ["email", "frequency", "keywords", "categories"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -339,8 +339,10 @@ class DigestRenderer:
         first, ranked by their taste ("For you") when given; None when no paper of the
         period matches."""
         keywords = tuple(sorted({k.lower() for k in subscription.keywords or []}))
+        wanted = tuple(sorted(set(subscription.categories or [])))
         chosen = (
             keywords,
+            wanted,
             followed.signature if followed else (),
             (subscription.user_id,) if taste is not None else (),
         )
@@ -349,15 +351,19 @@ class DigestRenderer:
             if taste is not None:
                 order = order_by_taste([paper.pk for paper in papers], taste)
                 papers = [papers[i] for i in order]
-            self._selections[chosen] = select_papers(papers, keywords, self.top_n, followed)
+            self._selections[chosen] = select_papers(
+                papers, keywords, self.top_n, followed, categories=wanted
+            )
         selection = self._selections[chosen]
         if not selection:
             return None
-        key = (bool(keywords), tuple(paper.arxiv_id for paper in selection))
+        topics = bool(keywords or wanted)
+        key = (topics, tuple(paper.arxiv_id for paper in selection))
         if key not in self._rendered:
-            self._rendered[key] = self._render(selection, bool(keywords))
+            self._rendered[key] = self._render(selection, topics)
         rendered = self._rendered[key]
-        token, email, shown = subscription.token, subscription.email, ", ".join(keywords)
+        token, email = subscription.token, subscription.email
+        shown = ", ".join([*keywords, *wanted])
         unsubscribe = subscription.unsubscribe_token
         links = {self._token: token, self._unsubscribe: unsubscribe}
         text_values = {**links, self._text["email"]: email}

@@ -50,6 +50,12 @@ class Subscription(models.Model):
     keywords = models.JSONField(
         default=list, blank=True, help_text="Topic keywords; none: the period's top papers"
     )
+    categories = models.JSONField(
+        default=list,
+        blank=True,
+        db_default=[],
+        help_text="arXiv categories (cs.LG, ...); none: every category",
+    )
     for_you = models.BooleanField(
         "for you",
         default=False,

@@ -101,6 +101,7 @@ class DigestPaper:
     author_keys: frozenset[str] = frozenset()  # papers/authors.py's keys of its authors
     pk: int = 0
     members: frozenset[int] = frozenset()  # who submitted it, and its verified authors
+    categories: frozenset[str] = frozenset()  # its arXiv categories, primary and cross-lists
 
 
 def first_sentences(text: str, limit: int = SUMMARY_CHARS) -> str:
@@ -132,6 +133,7 @@ def digest_papers(period: DigestPeriod) -> list[DigestPaper]:
         "upvote_count",
         "source_upvotes",
         "submitted_by_id",
+        "categories",
     )
     verified: dict[int, set[int]] = {}
     for paper_id, user_id in AuthorClaim.objects.filter(
@@ -142,7 +144,9 @@ def digest_papers(period: DigestPeriod) -> list[DigestPaper]:
         verified.setdefault(paper_id, set()).add(user_id)
     papers = []
     for row in rows:
-        pk, arxiv_id, title, authors, abstract, ai_summary, ai_keywords, local, source, by = row
+        pk, arxiv_id, title, authors, abstract, ai_summary, ai_keywords, local, source, by, cats = (
+            row
+        )
         names = [a.get("name", "") for a in authors or [] if isinstance(a, dict)]
         keywords = " ".join(k for k in ai_keywords or [] if isinstance(k, str))
         members = verified.get(pk, set()) | ({by} if by is not None else set())
@@ -159,6 +163,7 @@ def digest_papers(period: DigestPeriod) -> list[DigestPaper]:
                 author_keys=frozenset(author_key(name) for name in names),
                 pk=pk,
                 members=frozenset(members),
+                categories=frozenset(c for c in cats or [] if isinstance(c, str)),
             )
         )
     return papers
@@ -169,10 +174,15 @@ def select_papers(
     keywords: Sequence[str],
     limit: int,
     followed: Followed | None = None,
+    categories: Sequence[str] = (),
 ) -> list[DigestPaper]:
     """The first `limit` papers (already ranked) whose title, abstract or keywords match
-    one of the subscriber's topics (papers/terms.py); the papers of what their member
-    account follows come first."""
+    one of the subscriber's topics (papers/terms.py), among those in one of their arXiv
+    categories if they chose any; the papers of what their member account follows come
+    first."""
+    if categories:
+        wanted = frozenset(categories)
+        papers = [paper for paper in papers if paper.categories & wanted]
     if followed:
         matches = followed.matcher()
         first = [

@@ -72,6 +72,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         email=form.cleaned_data["email"],
         frequency=form.cleaned_data["frequency"],
         keywords=form.cleaned_data["keywords"],
+        categories=form.cleaned_data["categories"],
         user=request.user if request.user.is_authenticated else None,
     )
     return render(request, "digests/subscribe_done.html", {"email": form.cleaned_data["email"]})
@@ -113,6 +114,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             initial={
                 "frequency": subscription.frequency,
                 "keywords": subscription.keywords,
+                "categories": subscription.categories,
                 "for_you": subscription.for_you,
             }
         )
@@ -124,6 +126,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 subscription=subscription,
                 frequency=form.cleaned_data["frequency"],
                 keywords=form.cleaned_data["keywords"],
+                categories=form.cleaned_data["categories"],
                 for_you=form.cleaned_data["for_you"],
             )
             saved = True
@@ -132,6 +135,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             initial={
                 "frequency": subscription.frequency,
                 "keywords": subscription.keywords,
+                "categories": subscription.categories,
                 "for_you": subscription.for_you,
             }
         )

@@ -193,13 +193,15 @@ def cards_html(papers: Iterable[Paper], *, member: bool, today: date) -> SafeStr
 RANKING_SECONDS = 3600  # related papers and search rankings are recomputed at least hourly
 
 
-def search_page(query: str, *, page: int, size: int = selectors.SEARCH_PAGE_SIZE) -> SearchPage:
+def search_page(
+    query: str, *, page: int, size: int = selectors.SEARCH_PAGE_SIZE, category: str = ""
+) -> SearchPage:
     """One page of search results. Ranking every match of a common word takes about half a
     second at 100,000 papers: the ranking is kept until papers appear or disappear, and
     only the papers themselves (their counts) are read again."""
     ranking = store.fetch(
-        f"ranking:{size}:{page}:{query}",
-        lambda: store.Built(search.ranking(query, page=page, size=size), (), 64),
+        f"ranking:{size}:{page}:{category}:{query}",
+        lambda: store.Built(search.ranking(query, page=page, size=size, category=category), (), 64),
         scopes=["catalog", EMBEDDINGS_SCOPE],
         max_age=RANKING_SECONDS,
     ).value
@@ -212,12 +214,12 @@ def search_page(query: str, *, page: int, size: int = selectors.SEARCH_PAGE_SIZE
     )
 
 
-def papers_matching(query: str, *, limit: int) -> list[Paper]:
+def papers_matching(query: str, *, limit: int, category: str = "") -> list[Paper]:
     """Search results, with the paper itself first when the query is its arXiv id or URL;
-    the latest papers for an empty query."""
+    the latest papers for an empty query (of `category`, if given)."""
     if not query.strip():
-        return list(selectors.latest_papers()[:limit])
-    found = search_page(query, page=1, size=limit).papers
+        return list(selectors.in_category(selectors.latest_papers(), category)[:limit])
+    found = search_page(query, page=1, size=limit, category=category).papers
     arxiv_id = selectors.arxiv_id_in_query(query)
     if arxiv_id and all(p.arxiv_id != arxiv_id for p in found):
         paper = selectors.paper_by_id(arxiv_id)

@@ -1,46 +1,67 @@
-"""RSS 2.0 and Atom feeds of the latest day, or of a search (`?q=`)."""
+"""RSS 2.0 and Atom feeds of the latest day, or of a search (`?q=`), of all papers or of
+one arXiv category (`?category=cs.LG`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
-from papers import selectors
+from papers import categories, selectors
 from papers.models import Paper
 from papers.periods import period_of
 
 FEED_SIZE = 50
 
 
-class PapersRssFeed(Feed[Paper, str]):
+class Wanted(NamedTuple):
+    query: str
+    category: str
+
+
+class PapersRssFeed(Feed[Paper, Wanted]):
     description = "The day's most upvoted machine-learning papers."
 
-    def get_object(self, request: HttpRequest) -> str:
-        return request.GET.get("q", "").strip()[:200]
+    def get_object(self, request: HttpRequest) -> Wanted:
+        category = categories.clean_category(request.GET.get("category"))
+        if category is None:
+            raise Http404("not an arXiv category")
+        return Wanted(request.GET.get("q", "").replace("\x00", "").strip()[:200], category)
 
-    def title(self, query: str) -> str:
-        return f"Daily Papers: {query}" if query else "Daily Papers"
+    def title(self, wanted: Wanted) -> str:
+        parts = ["Daily Papers"]
+        if wanted.category:
+            parts.append(f"{categories.category_name(wanted.category)} ({wanted.category})")
+        if wanted.query:
+            parts.append(wanted.query)
+        return ": ".join(parts)
 
-    def link(self, query: str) -> str:
-        if query:
-            return f"{reverse('papers:search')}?{urlencode({'q': query})}"
+    def link(self, wanted: Wanted) -> str:
+        if wanted.query:
+            params = {"q": wanted.query} | (
+                {"category": wanted.category} if wanted.category else {}
+            )
+            return f"{reverse('papers:search')}?{urlencode(params)}"
+        if wanted.category:
+            return reverse("papers:category", args=[wanted.category])
         return reverse("papers:latest")
 
-    def items(self, query: str) -> list[Paper]:
-        if query:
-            return list(selectors.search_papers(query)[:FEED_SIZE])
-        day = selectors.latest_listed_day(until=timezone.now().date())
+    def items(self, wanted: Wanted) -> list[Paper]:
+        if wanted.query:
+            return list(selectors.search_papers(wanted.query, category=wanted.category)[:FEED_SIZE])
+        day = selectors.latest_listed_day(until=timezone.now().date(), category=wanted.category)
         if day is None:
             return []
-        return list(selectors.papers_in_period(period_of("date", day))[:FEED_SIZE])
+        period = period_of("date", day)
+        return list(selectors.papers_in_period(period, category=wanted.category)[:FEED_SIZE])
 
     def item_title(self, item: Paper) -> str:
         return item.title
@@ -74,5 +95,5 @@ class PapersRssFeed(Feed[Paper, str]):
 class PapersAtomFeed(PapersRssFeed):
     feed_type = Atom1Feed
 
-    def subtitle(self, query: str) -> str:
+    def subtitle(self, wanted: Wanted) -> str:
         return self.description

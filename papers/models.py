@@ -7,6 +7,8 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
 
+from papers import categories as _categories  # noqa: F401  (registers `__includes`)
+
 
 class PaperQuerySet(models.QuerySet["Paper"]):
     def visible(self) -> PaperQuerySet:

@@ -25,17 +25,18 @@ POOL = 1_000  # the newest full-text matches the hybrid ranks (ranking every mat
 # common word takes about 0.3 s at 100,000 papers; these, 7-12 ms: docs/SEARCH.md)
 
 
-def _words(query: str) -> tuple[list[int], bool]:
+def _words(query: str, category: str) -> tuple[list[int], bool]:
     """The newest POOL full-text matches, best first, and whether there are more (one
     query: the rank is computed for those rows only)."""
-    newest = selectors.search_papers(query).order_by("-id").values_list("pk", "rank")  # type: ignore[misc]  # rank: annotated by search_papers
+    matches = selectors.search_papers(query, category=category)
+    newest = matches.order_by("-id").values_list("pk", "rank")  # type: ignore[misc]  # rank: annotated by search_papers
     rows = list(newest[: POOL + 1])
     more = len(rows) > POOL
     ranked = sorted(rows[:POOL], key=lambda row: -row[1])  # stable: newest first on ties
     return [pk for pk, _rank in ranked], more
 
 
-def _meaning(query: str) -> Callable[[], list[int]]:
+def _meaning(query: str, category: str) -> Callable[[], list[int]]:
     """The visible papers nearest the query, nearest first: found by a helper thread while
     the caller goes on; call the result for them."""
     soon = vectors.semantic_ids_soon(
@@ -46,26 +47,33 @@ def _meaning(query: str) -> Callable[[], list[int]]:
         near = soon()
         if not near:
             return []
-        shown = set(Paper.objects.visible().filter(pk__in=near).values_list("pk", flat=True))
+        papers = selectors.in_category(Paper.objects.visible(), category)
+        shown = set(papers.filter(pk__in=near).values_list("pk", flat=True))
         return [pk for pk in near if pk in shown]
 
     return visible
 
 
 def ranking(
-    query: str, *, page: int, size: int = selectors.SEARCH_PAGE_SIZE, mode: str | None = None
+    query: str,
+    *,
+    page: int,
+    size: int = selectors.SEARCH_PAGE_SIZE,
+    mode: str | None = None,
+    category: str = "",
 ) -> Ranking:
     """One page of the query's results, and how many there are, by `mode` (default:
-    SEARCH_MODE)."""
+    SEARCH_MODE), in `category` if one is given (by meaning: the nearest papers that are
+    in it)."""
     mode = mode or settings.SEARCH_MODE
     if mode == "fulltext" or not query.strip():
-        return selectors.search_ranking(query, page=page, size=size)
+        return selectors.search_ranking(query, page=page, size=size, category=category)
     start = (max(page, 1) - 1) * size
-    meaning = _meaning(query)
+    meaning = _meaning(query, category)
     if mode == "vector":
         near = meaning()
         return Ranking(ids=near[start : start + size], total=len(near))
-    words, more = _words(query)  # while the helper thread finds the nearest vectors
+    words, more = _words(query, category)  # while the helper thread finds the nearest vectors
     fused = vectors.fuse(words[:CANDIDATES], meaning())
     taken = set(fused)
     ordered = fused + [pk for pk in words[CANDIDATES:] if pk not in taken]

@@ -44,17 +44,22 @@ def listing(papers: PaperQuerySet) -> PaperQuerySet:
     return papers.visible().select_related("submitted_by").defer("search_vector")
 
 
-def papers_in_period(period: Period, *, order: str = "votes") -> PaperQuerySet:
+def in_category(papers: PaperQuerySet, category: str) -> PaperQuerySet:
+    """The papers whose primary category or a cross-list is `category` ("": all)."""
+    return papers.filter(categories__includes=category) if category else papers
+
+
+def papers_in_period(period: Period, *, order: str = "votes", category: str = "") -> PaperQuerySet:
     """The visible papers listed in a period, most votes (local + source) first, or newest."""
-    papers = listing(Paper.objects.listed_between(period.first, period.last))
+    papers = in_category(listing(Paper.objects.listed_between(period.first, period.last)), category)
     if order == "newest":
         return papers.order_by("-published_at", "-listed_on", "-id")
     return papers.by_votes()
 
 
-def latest_listed_day(*, until: date | None = None) -> date | None:
+def latest_listed_day(*, until: date | None = None, category: str = "") -> date | None:
     """The most recent day with visible papers (on or before `until`)."""
-    papers = Paper.objects.visible()
+    papers = in_category(Paper.objects.visible(), category)
     if until is not None:
         papers = papers.filter(listed_on__lte=until)
     return papers.order_by("-listed_on").values_list("listed_on", flat=True).first()
@@ -66,10 +71,10 @@ class Neighbours:
     next: Period | None
 
 
-def neighbour_periods(period: Period, *, today: date) -> Neighbours:
+def neighbour_periods(period: Period, *, today: date, category: str = "") -> Neighbours:
     """The nearest earlier and later periods that have papers, never past today (2 queries,
     each a few steps along the listing index, not an aggregate over every paper)."""
-    days = Paper.objects.visible().values_list("listed_on", flat=True)
+    days = in_category(Paper.objects.visible(), category).values_list("listed_on", flat=True)
     before = days.filter(listed_on__lt=period.first).order_by("-listed_on").first()
     after = (
         days.filter(listed_on__gt=period.last, listed_on__lte=today).order_by("listed_on").first()
@@ -90,9 +95,11 @@ class FeedPage:
     total: int
 
 
-def feed_page(period: Period, *, order: str, page: int, today: date) -> FeedPage:
+def feed_page(
+    period: Period, *, order: str, page: int, today: date, category: str = ""
+) -> FeedPage:
     """One page of a feed with its navigation (a page past the last is the last)."""
-    papers = papers_in_period(period, order=order)
+    papers = papers_in_period(period, order=order, category=category)
     page = max(page, 1)
     start = (page - 1) * FEED_PAGE_SIZE
     # The total rides along on every row (a window count): no separate COUNT query.
@@ -102,11 +109,11 @@ def feed_page(period: Period, *, order: str, page: int, today: date) -> FeedPage
     total = rows[0].total if rows else papers.count()
     pages = max(1, -(-total // FEED_PAGE_SIZE))
     if not rows and page > pages:
-        return feed_page(period, order=order, page=pages, today=today)
+        return feed_page(period, order=order, page=pages, today=today, category=category)
     return FeedPage(
         period=period,
         papers=rows,
-        neighbours=neighbour_periods(period, today=today),
+        neighbours=neighbour_periods(period, today=today, category=category),
         page=page,
         pages=pages,
         total=total,
@@ -149,13 +156,13 @@ def arxiv_id_in_query(query: str) -> str | None:
     return arxiv_id if is_valid_arxiv_id(arxiv_id) else None
 
 
-def search_papers(query: str) -> PaperQuerySet:
+def search_papers(query: str, *, category: str = "") -> PaperQuerySet:
     """Visible papers matching `query`, most relevant first.
 
     PostgreSQL: full-text search on the weighted vector (title > authors, keywords >
     abstract). Elsewhere: a substring match, title matches before abstract matches.
     """
-    papers = listing(Paper.objects.all())
+    papers = in_category(listing(Paper.objects.all()), category)
     query = query.strip()
     if not query:
         return papers.none()
@@ -222,9 +229,11 @@ class Ranking:
     more: bool = False  # more matched than were ranked
 
 
-def search_ranking(query: str, *, page: int, size: int = SEARCH_PAGE_SIZE) -> Ranking:
+def search_ranking(
+    query: str, *, page: int, size: int = SEARCH_PAGE_SIZE, category: str = ""
+) -> Ranking:
     """One page of the matches of `query`, with how many there are (1 query)."""
-    results = search_papers(query)
+    results = search_papers(query, category=category)
     start = (max(page, 1) - 1) * size
     rows = list(
         results.annotate(total=Window(Count("id"))).values_list("pk", "total")[start : start + size]
@@ -284,6 +293,7 @@ def daily_papers(
     page: int,
     limit: int,
     now: datetime,
+    category: str = "",
 ) -> list[Paper]:
     """One page of daily papers, as Hugging Face's `/api/daily_papers` pages them.
 
@@ -297,6 +307,7 @@ def daily_papers(
         papers = papers_in_period(period, order="newest")
     else:
         papers = latest_papers()
+    papers = in_category(papers, category)
     if submitter:
         papers = papers.filter(
             Q(submitted_by__username=submitter)
@@ -313,9 +324,12 @@ def papers_filtered(
     q: str = "",
     has_github: bool | None = None,
     min_upvotes: int | None = None,
+    category: str = "",
 ) -> PaperQuerySet:
-    """Visible papers by listing dates, text, code and votes (ordered by the caller)."""
+    """Visible papers by listing dates, text, category, code and votes (ordered by the
+    caller)."""
     papers = search_papers(q) if q.strip() else listing(Paper.objects.all())
+    papers = in_category(papers, category)
     if since is not None:
         papers = papers.filter(listed_on__gte=since)
     if until is not None:

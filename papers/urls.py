@@ -35,6 +35,21 @@ class CitationFormatConverter:
 
 register_converter(CitationFormatConverter, "citation")
 
+
+class CategoryConverter:
+    """An arXiv category code: cs.LG, hep-th, cond-mat.supr-con (the view checks it is one)."""
+
+    regex = r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(CategoryConverter, "category")
+
 app_name = "papers"
 
 urlpatterns = [
@@ -44,6 +59,26 @@ urlpatterns = [
     path("papers/week/<str:slug>", views.feed, {"kind": "week"}, name="week"),
     path("papers/month/<str:slug>", views.feed, {"kind": "month"}, name="month"),
     path("papers/trending", views.trending, name="trending"),
+    path("papers/categories", views.category_index, name="categories"),
+    path("papers/category/<category:code>", views.category_latest, name="category"),
+    path(
+        "papers/category/<category:code>/date/<str:slug>",
+        views.category_feed,
+        {"kind": "date"},
+        name="category-day",
+    ),
+    path(
+        "papers/category/<category:code>/week/<str:slug>",
+        views.category_feed,
+        {"kind": "week"},
+        name="category-week",
+    ),
+    path(
+        "papers/category/<category:code>/month/<str:slug>",
+        views.category_feed,
+        {"kind": "month"},
+        name="category-month",
+    ),
     path("authors/<path:name>", views.author, name="author"),
     path("papers/search", views.search, name="search"),
     path("papers/search.<citation:fmt>", views.search_citations, name="search-export"),

@@ -22,7 +22,7 @@ from accounts.authentication import vote_allowed
 from accounts.models import MemberRequest, User
 from config.params import page_number, safe_next
 from papers import caching as pages
-from papers import claims, follows, selectors
+from papers import categories, claims, follows, selectors
 from papers import sections as paper_sections
 from papers.authors import author_key, papers_by_author
 from papers.caching import Loaded, vote_holes, vote_mark
@@ -53,13 +53,19 @@ def _here(path: str, **params: object) -> str:
     return f"{path}?{query}" if query else path
 
 
-def _tabs(period: Period) -> list[dict[str, object]]:
+def _period_url(period: Period, category: str) -> str:
+    """The feed page of a period, of one category or of all."""
+    name = "day" if period.kind == "date" else period.kind
+    if category:
+        return reverse(f"papers:category-{name}", args=[category, period.slug])
+    return reverse(f"papers:{name}", args=[period.slug])
+
+
+def _tabs(period: Period, category: str) -> list[dict[str, object]]:
     return [
         {
             "label": label,
-            "url": reverse(
-                f"papers:{'day' if kind == 'date' else kind}", args=[period.containing(kind).slug]
-            ),
+            "url": _period_url(period.containing(kind), category),
             "active": kind == period.kind,
         }
         for kind, label in KINDS.items()
@@ -67,18 +73,21 @@ def _tabs(period: Period) -> list[dict[str, object]]:
 
 
 def _feed_loader(
-    period: Period, *, order: str, page: int, today: date, is_latest: bool
+    period: Period, *, order: str, page: int, today: date, is_latest: bool, category: str
 ) -> Callable[[], Loaded]:
     def load() -> Loaded:
-        feed = selectors.feed_page(period, order=order, page=page, today=today)
+        feed = selectors.feed_page(period, order=order, page=page, today=today, category=category)
+        previous, following = feed.neighbours.previous, feed.neighbours.next
         context = {
             "feed": feed,
             "period": period,
             "papers": feed.papers,
             "order": order,
-            "tabs": _tabs(period),
+            "tabs": _tabs(period, category),
             "is_latest": is_latest,
-            "url_name": f"papers:{'day' if period.kind == 'date' else period.kind}",
+            "category": categories.category(category) if category else None,
+            "previous_url": _period_url(previous, category) if previous else "",
+            "next_url": _period_url(following, category) if following else "",
         }
         # The latest day is found while loading: the page depends on that day too.
         scopes = [pages.period_scope(period)] if is_latest else []
@@ -87,8 +96,11 @@ def _feed_loader(
     return load
 
 
-def _feed_response(request: HttpRequest, view: str, period: Period | None) -> HttpResponse:
-    """A feed page (`period` None: the latest day with papers, found when it is built)."""
+def _feed_response(
+    request: HttpRequest, view: str, period: Period | None, category: str = ""
+) -> HttpResponse:
+    """A feed page (`period` None: the latest day with papers, found when it is built), of
+    one category or of all."""
     order = request.GET.get("sort", "votes")
     if order not in selectors.ORDERS:
         order = "votes"
@@ -96,7 +108,8 @@ def _feed_response(request: HttpRequest, view: str, period: Period | None) -> Ht
     today = timezone.now().date()
 
     def here() -> str:
-        path = reverse(view, args=[period.slug] if period else [])
+        args = [category] if category else []
+        path = reverse(view, args=[*args, period.slug] if period else args)
         return _here(
             path, sort=order if order != "votes" else None, page=page if page > 1 else None
         )
@@ -104,17 +117,21 @@ def _feed_response(request: HttpRequest, view: str, period: Period | None) -> Ht
     if period is None:
 
         def load() -> Loaded:
-            day = selectors.latest_listed_day(until=today) or today
+            day = selectors.latest_listed_day(until=today, category=category) or today
             latest = period_of("date", day)
-            return _feed_loader(latest, order=order, page=page, today=today, is_latest=True)()
+            return _feed_loader(
+                latest, order=order, page=page, today=today, is_latest=True, category=category
+            )()
 
         scopes = ["catalog"]
     else:
-        load = _feed_loader(period, order=order, page=page, today=today, is_latest=False)
+        load = _feed_loader(
+            period, order=order, page=page, today=today, is_latest=False, category=category
+        )
         scopes = ["catalog", pages.period_scope(period)]
     return pages.respond(
         request,
-        key=f"{view}|{period.slug if period else ''}|{order}|{page}|{today}",
+        key=f"{view}|{category}|{period.slug if period else ''}|{order}|{page}|{today}",
         template="papers/feed.html",
         load=load,
         here=here,
@@ -122,10 +139,27 @@ def _feed_response(request: HttpRequest, view: str, period: Period | None) -> Ht
     )
 
 
-def _search_redirect(request: HttpRequest) -> HttpResponse | None:
+def _search_redirect(request: HttpRequest, slug: str | None = None) -> HttpResponse | None:
+    """A search typed in a feed goes to the search page; `?category=` to that category's
+    page of the same period."""
     if request.GET.get("q"):
         return redirect(f"{reverse('papers:search')}?{urlencode({'q': request.GET['q']})}")
+    if "category" in request.GET:
+        code = _category_or_404(request.GET["category"])
+        if not code:
+            return None
+        kind = request.resolver_match.kwargs.get("kind") if request.resolver_match else None
+        if kind and slug:
+            return redirect(_period_url(_period_or_404(kind, slug), code))
+        return redirect("papers:category", code=code)
     return None
+
+
+def _category_or_404(value: str) -> str:
+    code = categories.clean_category(value)
+    if code is None:
+        raise Http404(f"{value[:40]!r} is not an arXiv category")
+    return code
 
 
 @require_GET
@@ -135,16 +169,44 @@ def latest(request: HttpRequest) -> HttpResponse:
     return _search_redirect(request) or _feed_response(request, view, None)
 
 
+def _period_or_404(kind: str, slug: str) -> Period:
+    try:
+        return parse_period(kind, slug)
+    except ValueError:
+        raise Http404(f"{slug} is not a valid {kind}") from None
+
+
 @require_GET
 def feed(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
     """A day, an ISO week or a month of papers."""
+    if redirected := _search_redirect(request, slug):
+        return redirected
+    period = _period_or_404(kind, slug)
+    return _feed_response(request, f"papers:{'day' if kind == 'date' else kind}", period)
+
+
+@require_GET
+def category_latest(request: HttpRequest, code: str) -> HttpResponse:
+    """A category's latest day with papers (its primary papers and its cross-lists)."""
+    code = _category_or_404(code)
     if redirected := _search_redirect(request):
         return redirected
-    try:
-        period = parse_period(kind, slug)
-    except ValueError:
-        raise Http404(f"{slug} is not a valid {kind}") from None
-    return _feed_response(request, f"papers:{'day' if kind == 'date' else kind}", period)
+    return _feed_response(request, "papers:category", None, code)
+
+
+@require_GET
+def category_feed(request: HttpRequest, code: str, kind: str, slug: str) -> HttpResponse:
+    """A category's day, ISO week or month."""
+    code = _category_or_404(code)
+    period = _period_or_404(kind, slug)
+    name = "day" if kind == "date" else kind
+    return _feed_response(request, f"papers:category-{name}", period, code)
+
+
+@require_GET
+def category_index(request: HttpRequest) -> HttpResponse:
+    """Every current arXiv category, by group."""
+    return render(request, "papers/categories.html", {"groups": categories.groups()})
 
 
 @require_GET
@@ -234,8 +296,17 @@ def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    """Full-text search; an arXiv id or URL goes straight to the paper."""
+    """Full-text search, in one arXiv category if `?category=` names one; an arXiv id or URL
+    goes straight to the paper."""
     query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
+    category = categories.clean_category(request.GET.get("category"))
+    if category is None:
+        return render(
+            request,
+            "papers/search.html",
+            {"query": query, "groups": categories.groups(), "bad_category": True},
+            status=400,
+        )
     terms = search_terms(query)
     arxiv_id = selectors.arxiv_id_in_query(query)
     if arxiv_id and selectors.paper_by_id(arxiv_id) is not None:
@@ -245,6 +316,9 @@ def search(request: HttpRequest) -> HttpResponse:
         "query": query,
         "terms": terms,
         "follow_topic": follows.plain_button(Follow.Kind.TOPIC),
+        "category": category,
+        "category_query": f"&category={category}" if category else "",
+        "groups": categories.groups(),
     }
 
     def load() -> Loaded:
@@ -252,7 +326,7 @@ def search(request: HttpRequest) -> HttpResponse:
             return Loaded({**context, "missing_id": arxiv_id}, cards=[], shown=[])
         if not query:
             return Loaded(context, cards=[], shown=[])
-        results = pages.search_page(query, page=number)
+        results = pages.search_page(query, page=number, category=category)
         return Loaded(
             {**context, "page": results, "papers": results.papers},
             cards=results.papers,
@@ -263,11 +337,14 @@ def search(request: HttpRequest) -> HttpResponse:
 
     return pages.respond(
         request,
-        key=f"search|{number}|{query}",
+        key=f"search|{number}|{category}|{query}",
         template="papers/search.html",
         load=load,
         here=lambda: _here(
-            reverse("papers:search"), q=query or None, page=number if number > 1 else None
+            reverse("papers:search"),
+            q=query or None,
+            category=category or None,
+            page=number if number > 1 else None,
         ),
         scopes=["catalog"],
     )

@@ -210,17 +210,18 @@ def _dry_run(period: DigestPeriod, papers: list[DigestPaper], report: SendReport
         Subscription.objects.active()
         .filter(frequency=period.frequency)
         .exclude(pk__in=handled.values("subscription_id"))
-        .values_list("keywords", "user_id")
+        .values_list("keywords", "user_id", "categories")
     )
-    followed = followed_by(user_id for _keywords, user_id in subscribers if user_id)
+    followed = followed_by(user_id for _keywords, user_id, _cats in subscribers if user_id)
     matches: dict[tuple[object, ...], bool] = {}
-    for keywords, user_id in subscribers:
+    for keywords, user_id, cats in subscribers:
         report.planned += 1
         words = tuple(sorted({k.lower() for k in keywords or []}))
+        wanted = tuple(sorted(set(cats or [])))
         follows = followed.get(user_id or 0)
-        key = (words, follows.signature if follows else ())
+        key = (words, wanted, follows.signature if follows else ())
         if key not in matches:
-            matches[key] = bool(select_papers(papers, words, 1, follows))
+            matches[key] = bool(select_papers(papers, words, 1, follows, categories=wanted))
         if matches[key]:
             report.sent += 1
         else:

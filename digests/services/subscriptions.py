@@ -67,6 +67,7 @@ def subscription_request(
     email: str,
     frequency: str,
     keywords: list[str],
+    categories: list[str] | None = None,
     user: User | None = None,
     now: datetime | None = None,
 ) -> str | None:
@@ -89,9 +90,16 @@ def subscription_request(
     if not allowed:
         logger.info("subscription request over the per-address limit; no mail")
         return None
+    categories = categories or []
     with transaction.atomic():
         subscription, created = _locked_subscription(
-            email, {"frequency": frequency, "keywords": keywords, "confirmation_sent_at": now}
+            email,
+            {
+                "frequency": frequency,
+                "keywords": keywords,
+                "categories": categories,
+                "confirmation_sent_at": now,
+            },
         )
         kind: str | None = None
         if created:
@@ -100,6 +108,7 @@ def subscription_request(
             kind = ALREADY_SUBSCRIBED
         else:
             subscription.frequency, subscription.keywords = frequency, keywords
+            subscription.categories = categories
             expires = _link_expires_at(subscription)
             if subscription.unsubscribed_at is not None or expires is None or expires <= now:
                 subscription.confirm_nonce = new_nonce()  # older links stop working
@@ -161,14 +170,22 @@ def subscription_confirm(*, subscription: Subscription, now: datetime | None = N
 
 
 def subscription_update(
-    *, subscription: Subscription, frequency: str, keywords: list[str], for_you: bool = False
+    *,
+    subscription: Subscription,
+    frequency: str,
+    keywords: list[str],
+    for_you: bool = False,
+    categories: list[str] | None = None,
 ) -> Subscription:
     """Change how often and about what the subscriber hears ("For you": only for an
     address linked to a member, whose taste ranks the papers)."""
     subscription.frequency = frequency
     subscription.keywords = keywords
+    subscription.categories = categories or []
     subscription.for_you = for_you and subscription.user_id is not None
-    subscription.save(update_fields=["frequency", "keywords", "for_you", "updated_at"])
+    subscription.save(
+        update_fields=["frequency", "keywords", "categories", "for_you", "updated_at"]
+    )
     return subscription
 
 

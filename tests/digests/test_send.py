@@ -492,3 +492,32 @@ def test_a_digest_a_day_late_still_goes_out(smtp, time_machine):
     digest_services.deliveries_send_retries()
 
     assert [m["To"] for m in smtp.messages] == [reader.email]
+
+
+def test_categories_select_papers_filed_in_or_cross_listed_to_them(smtp, monday):
+    PaperFactory(
+        title="Learning rates that learn",
+        listed_on=FRIDAY,
+        source_upvotes=9,
+        categories=["cs.LG", "stat.ML"],
+    )
+    PaperFactory(title="Parsing with pictures", listed_on=FRIDAY, categories=["cs.CL"])
+    PaperFactory(title="Kernels for everyone", listed_on=FRIDAY, categories=["stat.ML"])
+    statistics = SubscriptionFactory(categories=["stat.ML"])
+    language = SubscriptionFactory(categories=["cs.CL"], keywords=["pictures"])
+    physics = SubscriptionFactory(categories=["hep-th"])
+    everyone = SubscriptionFactory()
+
+    report = digests_send_due(frequency="daily")
+
+    [mail] = smtp.to(statistics.email)
+    assert "Learning rates that learn" in text_part(mail)
+    assert "Kernels for everyone" in text_part(mail)
+    assert "Parsing with pictures" not in text_part(mail)
+    assert "about stat.ML" in text_part(mail)
+    [mail] = smtp.to(language.email)
+    assert "Parsing with pictures" in text_part(mail)
+    assert "Kernels for everyone" not in text_part(mail)
+    assert smtp.to(physics.email) == []
+    assert "Parsing with pictures" in text_part(smtp.to(everyone.email)[0])
+    assert report.skipped == 1

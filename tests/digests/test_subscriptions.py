@@ -424,7 +424,7 @@ def test_the_subscribe_partial_labels_every_control_and_posts_to_subscribe(alice
 
     parser = _Labels()
     parser.feed(html)
-    assert {c["name"] for c in parser.controls} == {"email", "frequency", "keywords"}
+    assert {c["name"] for c in parser.controls} == {"email", "frequency", "keywords", "categories"}
     for control in parser.controls:
         assert control.get("id") in parser.label_for or control in parser.wrapped
     assert f'action="{SUBSCRIBE}"' in html
@@ -446,3 +446,20 @@ def test_subscriptions_nobody_confirmed_are_purged_after_a_month(time_machine):
     remaining = set(Subscription.objects.values_list("email", flat=True))
     assert remaining == {old_confirmed.email, recent.email}
     assert old_pending.email not in remaining
+
+
+def test_categories_are_checked_and_kept(client, smtp, clock, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        bad = client.post(
+            SUBSCRIBE,
+            {"email": "r@example.org", "frequency": "daily", "categories": "cs.LG, cs.XX"},
+        )
+        good = client.post(
+            SUBSCRIBE,
+            {"email": "r@example.org", "frequency": "daily", "categories": "cs.LG stat.ML, cs.LG"},
+        )
+
+    assert bad.status_code == 400
+    assert "cs.XX is not an arXiv category" in bad.content.decode()
+    assert good.status_code == 200
+    assert Subscription.objects.get().categories == ["cs.LG", "stat.ML"]

@@ -324,3 +324,16 @@ def test_a_harvest_killed_mid_way_resumes_where_it_stopped(oai_server, held_seco
     killed_run = IngestRun.objects.get(pk=stopped.run_id)
     assert killed_run.status == IngestRun.Status.FAILED
     assert "interrupted" in killed_run.error
+
+
+@pytest.mark.django_db
+def test_harvested_papers_appear_on_their_category_pages(oai_server, client):
+    oai_server.expect_request("/oai").respond_with_data(**xml(SET_PAGE))
+    harvest(since=date(2017, 12, 14), set_spec="physics:hep-th")
+
+    month = client.get("/papers/category/hep-th/month/2015-07").content.decode()
+    cross_listed = client.get("/papers/category/physics.hist-ph/month/2014-12").content.decode()
+
+    assert "Relativistic quantum dynamics of vector bosons" in month
+    assert "Toolbox for reconstructing quantum theory" in cross_listed
+    assert "Relativistic quantum dynamics" not in cross_listed

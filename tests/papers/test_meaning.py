@@ -195,9 +195,9 @@ def test_the_nearest_vectors_are_found_by_a_helper_thread_during_the_full_text_q
         seen["overlapped"] = asking.wait(timeout=5)
         return nearest(self, *args, **kwargs)
 
-    def full_text(query):
+    def full_text(query, category):
         asking.set()
-        return words(query)
+        return words(query, category)
 
     monkeypatch.setattr(vectors.Index, "nearest", on_thread)
     monkeypatch.setattr(search, "_words", full_text)
