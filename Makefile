@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo lint format check lock stack clean bench
+.PHONY: run test install migrate demo lint format check lock stack clean bench bench-full
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,3 +76,8 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
 	  $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# All of arXiv: 2.7 million papers and 10 million votes (docs/SCALE.md). Hours the first
+# time (the data), minutes after.
+bench-full: $(BENCH_STAMP)
+	$(BIN)/python -m bench.scale $(BENCH_ARGS)

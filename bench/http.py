@@ -64,6 +64,7 @@ MEMBER_ENDPOINTS = (
     "paper page",
     "search common",
     "daily feed",
+    "category day",
 )
 # Pages that show the reader's own votes: the day whose top papers it upvoted, and the top one.
 MARKED_ENDPOINTS = ("busiest day", "daily feed", "paper page")
@@ -160,6 +161,9 @@ def database_targets() -> dict[str, str]:
         "search rare": "/papers/search?q=adversarial+spectral+kernel+calibration",
         "api daily_papers": f"/api/daily_papers?date={busiest}",
         "api search": "/api/papers/search?q=learning",
+        "category day": f"/papers/category/cs.LG/date/{busiest}",
+        "category month": f"/papers/category/cs.LG/month/{busiest:%Y-%m}",
+        "api papers category": "/api/papers?category=cs.LG",
     }
 
 

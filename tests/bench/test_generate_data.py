@@ -26,6 +26,10 @@ def test_generate_data_fills_every_table_with_exact_counters():
     top = Paper.objects.order_by("-upvote_count").first()
     assert top.upvote_count > 2000 / 300 * 3  # skewed, not uniform
     assert "papers: 300 of 300" in said
+    primaries = set(Paper.objects.values_list("primary_category", flat=True))
+    assert len(primaries) > 5  # spread over arXiv's categories
+    assert not Paper.objects.filter(primary_category="").exists()
+    assert Paper.objects.filter(categories__includes="cs.LG").count() > 300 / 10
 
 
 @pytest.mark.postgres
