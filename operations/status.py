@@ -1,5 +1,6 @@
-"""What an operator checks first, read in a few queries: each source's last runs, how old
-the newest paper is, the last digest periods and channel posts, the queue and the cache.
+"""What an operator checks first, read in a few queries: each source's last runs, where the
+arXiv harvests stand, how old the newest paper is, the last digest periods and channel
+posts, the queue and the cache.
 Shown to staff at /admin/status, and what the alerts (operations/alerts.py) look at."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from broadcasts.models import Post
 from config import metrics
 from digests.models import Delivery
-from papers.models import IngestRun, Paper
+from papers.models import Harvest, IngestRun, Paper
 
 RUNS_SHOWN = 5
 PERIODS_SHOWN = 6
@@ -47,6 +48,7 @@ class Status:
     digests: list[PeriodStatus]
     posts: list[Post]
     queues: dict[str, float]
+    harvests: list[Harvest] = field(default_factory=list)
     cache: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -116,5 +118,6 @@ def current() -> Status:
         digests=digest_periods(),
         posts=list(Post.objects.select_related("channel").order_by("-created_at")[:POSTS_SHOWN]),
         queues=queues,
+        harvests=list(Harvest.objects.order_by("-started_at")[:RUNS_SHOWN]),
         cache=cache,
     )

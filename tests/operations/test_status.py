@@ -13,7 +13,7 @@ from config.celery import beat_schedule
 from digests.models import Delivery, Subscription
 from operations import alerts, tasks
 from operations.models import AlertSent
-from papers.models import IngestRun, Paper
+from papers.models import Harvest, IngestRun, Paper
 from tests.factories import PaperFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,9 @@ def test_the_page_shows_sources_papers_digests_channels_queue_and_cache(client, 
         period="2026-06-12",
         status="failed",
     )
+    Harvest.objects.create(
+        metadata_prefix="arXivRaw", set_spec="cs", pages=1234, records=1_234_000, token="t|1"
+    )
     hook = Channel.objects.create(name="#papers", kind="slack", url="https://hooks.example.org/x")
     Post.objects.create(channel=hook, period="2026-06-12", status="failed", error="HTTP 404")
     client.get("/")  # a cached page: the cache has lookups to count
@@ -63,6 +66,8 @@ def test_the_page_shows_sources_papers_digests_channels_queue_and_cache(client, 
     assert "HTTP 404" in text
     assert "of lookups answered without building" in text
     assert "Queue" in text
+    assert "cs (arXivRaw)" in text
+    assert "<td>running</td><td>1234</td>" in text
 
 
 def test_the_page_is_for_staff_only(client):
