@@ -239,7 +239,9 @@ def memory(env: dict[str, str], endpoints: dict[str, str]) -> list[dict[str, int
             for _ in range(3):
                 for path in endpoints.values():
                     client.get(path, timeout=60)
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=True
+        ).stdout.split()
         found = []
         for pid in children:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
