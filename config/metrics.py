@@ -5,11 +5,15 @@ worker), each process writes its values to files in that folder and /metrics add
 all up (prometheus_client's multiprocess mode), so a scrape sees every web process and the
 worker's tasks. Without it (`make run`) the values live in the one process, which also runs
 the tasks. The folder is emptied when the stack starts (the compose `migrate` service).
+
+Each process's files are named after its host and its pid: the containers of a scaled
+stack (`--scale web=4`) share the folder, and each numbers its own processes from 1.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterable, Iterator
 
 _folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -24,11 +28,17 @@ from prometheus_client import (  # noqa: E402  (after the folder exists)
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric  # noqa: E402
 from prometheus_client.registry import Collector  # noqa: E402
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+_HOST = socket.gethostname()  # a container's id under docker
+if _folder:
+    values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
+        lambda: f"{_HOST}_{os.getpid()}"
+    )
 
 REQUEST_SECONDS = Histogram(
     "dailypapers_request_duration_seconds",

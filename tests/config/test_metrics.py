@@ -166,6 +166,27 @@ def test_several_processes_add_up(tmp_path):
     assert metrics.status_class(204) == "2xx"
 
 
+def test_each_process_names_its_files_after_its_host_and_its_pid(tmp_path):
+    """The containers of a scaled stack share the folder, and each numbers its processes
+    from 1: the host name (a container's own) keeps their files apart."""
+    import socket
+
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    count = (
+        "import django, os; django.setup(); from config import metrics; "
+        "metrics.VOTES.labels(action='up').inc(); print(os.getpid())"
+    )
+    pid = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", count], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()[-1]
+    written = {path.name for path in (tmp_path / "metrics").glob("*.db")}
+    assert f"counter_{socket.gethostname()}_{pid}.db" in written
+
+
 def live(base: str) -> None:
     import urllib.request
 
