@@ -33,7 +33,7 @@ def fetch_row(sql: str, params: Any) -> tuple[Any, ...] | None:
     `prepare_threshold`; as its own cursors bind client-side and never prepare, turning it
     back on changes only these statements. Prepared statements belong to a connection:
     behind a pooler that hands out connections per transaction (PgBouncer in transaction
-    mode before 1.21), DATABASE_PREPARED_STATEMENTS=false keeps them off.
+    mode before 1.21), DATABASE_POOL_MODE=transaction keeps them off.
     """
     db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, looked up once
     if db.vendor != "postgresql":

@@ -115,20 +115,40 @@ TEMPLATES = [
 # Database: DATABASE_URL, or a SQLite file under var/ for the embedded mode.
 _default_db = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 _database_url = env_str("DATABASE_URL", _default_db) or _default_db
-try:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
-except Exception as exc:  # dj-database-url raises ValueError or its own errors
-    raise ImproperlyConfigured(f"DATABASE_URL={_database_url!r} is not usable: {exc}") from exc
-# A connection kept between requests is checked before a request uses it: after a database
-# restart the site reconnects by itself instead of failing on a dead connection.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
-elif not env_bool("DATABASE_PREPARED_STATEMENTS", True):
-    # The token lookup and the vote are prepared on their connection (config.db.fetch_row);
-    # a pooler handing out connections per transaction (PgBouncer < 1.21) needs this off.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+# Behind a pooler that hands out server connections per transaction (PgBouncer's
+# pool_mode = transaction), nothing may outlive a transaction on its connection: no
+# server-side cursor (a `.iterator()` would look for it on another connection) and no
+# prepared statement, unless the pooler keeps them (PgBouncer 1.21+ with
+# max_prepared_statements: then DATABASE_PREPARED_STATEMENTS=true).
+DATABASE_POOL_MODE = env_choice("DATABASE_POOL_MODE", ("session", "transaction"), "session")
+DATABASE_PREPARED_STATEMENTS = env_bool(
+    "DATABASE_PREPARED_STATEMENTS", DATABASE_POOL_MODE != "transaction"
+)
+
+
+def _database(variable: str, url: str) -> dict[str, Any]:
+    """One entry of DATABASES, from its URL."""
+    try:
+        found: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except Exception as exc:  # dj-database-url raises ValueError or its own errors
+        raise ImproperlyConfigured(f"{variable}={url!r} is not usable: {exc}") from exc
+    # A connection kept between requests is checked before a request uses it: after a
+    # database restart the site reconnects by itself instead of failing on a dead connection.
+    found["CONN_HEALTH_CHECKS"] = True
+    if found["ENGINE"] == "django.db.backends.sqlite3":
+        found["CONN_MAX_AGE"] = 0
+        found["OPTIONS"] = {"timeout": 20}
+        return found
+    options = found.setdefault("OPTIONS", {})
+    if not DATABASE_PREPARED_STATEMENTS:
+        # The token lookup and the vote are prepared on their connection (config.db.fetch_row).
+        options["prepare_threshold"] = None
+    if DATABASE_POOL_MODE == "transaction":
+        found["DISABLE_SERVER_SIDE_CURSORS"] = True
+    return found
+
+
+DATABASES = {"default": _database("DATABASE_URL", _database_url)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set, in-process memory otherwise. CACHE_URL puts the cache

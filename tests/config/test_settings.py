@@ -68,6 +68,7 @@ def test_embedded_defaults_need_no_variable(tmp_path):
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL='nosuchdb://x' is not usable"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' is not a URL"),
         ({"ARXIV_RSS_URL": "ftp://rss"}, "ARXIV_RSS_URL='ftp://rss' is not a URL"),
+        ({"DATABASE_POOL_MODE": "statement"}, "DATABASE_POOL_MODE='statement' must be one of"),
     ],
 )
 def test_bad_values_fail_loudly_naming_the_variable(tmp_path, env, message):
@@ -97,20 +98,30 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("flag", "options"), [(None, "{}"), ("false", "{'prepare_threshold': None}")]
+    ("env", "shown"),
+    [
+        ({}, "{} False"),
+        ({"DATABASE_PREPARED_STATEMENTS": "false"}, "{'prepare_threshold': None} False"),
+        ({"DATABASE_POOL_MODE": "transaction"}, "{'prepare_threshold': None} True"),
+        # PgBouncer 1.21+ with max_prepared_statements keeps them.
+        ({"DATABASE_POOL_MODE": "transaction", "DATABASE_PREPARED_STATEMENTS": "true"}, "{} True"),
+    ],
 )
-def test_prepared_statements_can_be_turned_off_for_poolers(tmp_path, flag, options):
-    env = {"DATABASE_URL": "postgres://u@db.invalid:5432/x"}
-    if flag is not None:
-        env["DATABASE_PREPARED_STATEMENTS"] = flag
+def test_poolers_in_transaction_mode_get_no_prepared_statements_and_no_server_cursors(
+    tmp_path, env, shown
+):
+    env = {"DATABASE_URL": "postgres://u@db.invalid:5432/x", **env}
     clean = {"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), **env}
-    code = "import config.settings as s; print(s.DATABASES['default'].get('OPTIONS', {}))"
+    code = (
+        "import config.settings as s; db = s.DATABASES['default']; "
+        "print(db.get('OPTIONS', {}), db.get('DISABLE_SERVER_SIDE_CURSORS'))"
+    )
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == options
+    assert result.stdout.strip() == shown
 
 
 @pytest.mark.django_db
