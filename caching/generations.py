@@ -27,6 +27,11 @@ An announcement may also carry facts: small values with the time they were annou
 builder notes it before running its queries: if it moved by the time the entry is stored,
 a change may have landed between the queries and the reading of the generations, and the
 entry is stored as already out of date (see store.py).
+
+With read replicas, each process also notes when it learnt of each change: a request that
+reads the generation of a scope changed more recently than a replica may lag (or while the
+process cannot know, its listener being new or down) reads the primary from then on, so
+nothing is rebuilt from rows older than its generation (config/replicas.py).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+
+from config import replicas
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +76,8 @@ class Generations:
         self._alive_until = 0.0  # time.monotonic() until which the mirror is trusted
         self._owed = False  # a change could not be announced: announce "everything" later
         self.seq = 0
+        self._changed: dict[str, float] = {}  # scope: time.monotonic() this process learnt of it
+        self._heard_since = 0.0  # time.monotonic() its listener last (re)subscribed
 
     def owe_everything(self) -> None:
         """A change could not be announced (Redis was down): once Redis answers again,
@@ -98,15 +107,17 @@ class Generations:
 
     def read(self, scopes: Iterable[str]) -> dict[str, Generation]:
         """The current generations of these scopes."""
+        wanted = list(scopes)
+        if replicas.reading_replica() and not self._settled(wanted):
+            replicas.read_primary()
         backend = caches["default"]
         if not isinstance(backend, RedisCache):
-            names = {scope: f"{_HASH}:{scope}" for scope in scopes}
+            names = {scope: f"{_HASH}:{scope}" for scope in wanted}
             found = backend.get_many(list(names.values()))
             return {scope: found.get(name, UNSET) for scope, name in names.items()}
         self._watch(backend)
         if self._owed:
             self._pay(backend)
-        wanted = list(scopes)
         known: dict[str, Generation] = {}
         with self._lock:
             trusted = time.monotonic() < self._alive_until
@@ -137,6 +148,17 @@ class Generations:
             scope: (int(values[2 * i] or 0), int(values[2 * i + 1] or 0))
             for i, scope in enumerate(scopes)
         }
+
+    def _settled(self, scopes: list[str]) -> bool:
+        """Whether this process knows that none of these scopes changed within the lag a
+        read replica in use may have."""
+        if not self.trusted:
+            return False
+        since = time.monotonic() - replicas.lag_window()
+        if self._heard_since > since:
+            return False
+        changed = self._changed
+        return not any(changed.get(scope, 0.0) > since for scope in scopes)
 
     def stamp(self, scope: str) -> Stamp:
         """What a copy of one thing is checked against: its scope's generations and those
@@ -200,9 +222,14 @@ class Generations:
     ) -> None:
         """Record changes in this process's copy (a soft change to a scope whose hard
         generation is not known here drops the scope: the next read fetches it)."""
+        now = time.monotonic()
         with self._lock:
             self.seq += 1
+            if len(self._changed) > MIRROR_LIMIT:
+                self._changed.clear()
+                self._heard_since = now  # as unsure as a process that just started listening
             for scope, (new_soft, new_hard) in values.items():
+                self._changed[scope] = now
                 if new_hard is not None:
                     self._mirror[scope] = (new_soft, new_hard)
                 elif (old := self._mirror.get(scope)) is not None:
@@ -266,6 +293,7 @@ class Generations:
                             self._apply(*_parse(message["data"]))
                         else:  # (re)subscribed: what came before is unknown
                             self.forget()
+                            self._heard_since = time.monotonic()
                         message = pubsub.get_message(timeout=0)
                     # Under a thousand votes a second, waking for each announcement costs
                     # every process more than handling it: take them a few at a time.

@@ -38,7 +38,7 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 
 from caching.generations import ALL, generations
-from config import metrics
+from config import metrics, replicas
 
 logger = logging.getLogger(__name__)
 CACHE_DOWN = (RedisError, OSError)
@@ -240,26 +240,40 @@ def quietly(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 def build_entry(build: Callable[[], Built], *, scopes: Iterable[str] = ()) -> Entry:
     """Run `build` and record the generations it was built against (see the docstring).
 
-    Without the generations (the shared cache is down) the entry can never be fresh."""
+    Without the generations (the shared cache is down) the entry can never be fresh. Built
+    from a read replica, it is built again from the primary when a scope it found changed
+    more recently than the replica may lag (config/replicas.py)."""
     seq = generations.seq
     snapshot_at = time.time()
     try:
         known = generations.read([ALL, *scopes])
     except CACHE_DOWN:
         known = None
+    on_replica = replicas.reading_replica()
     built = build()
-    found: dict[str, tuple[int, int]] | None = None
-    if known is not None:
-        discovered = [s for s in dict.fromkeys(built.scopes) if s not in known]
-        try:
-            found = generations.read(discovered) if discovered else {}
-        except CACHE_DOWN:
-            found = None
+    found = _discovered(built, known)
+    if on_replica and not replicas.reading_replica():
+        built = build()
+        found = _discovered(built, known)
     if known is None or found is None:
         return Entry(built.value, ((ALL, -1, -1),), snapshot_at, time.time(), True, built.size)
     doubtful = bool(found) and generations.seq != seq
     deps = tuple((scope, soft, hard) for scope, (soft, hard) in {**known, **found}.items())
     return Entry(built.value, deps, snapshot_at, time.time(), doubtful, built.size)
+
+
+def _discovered(
+    built: Built, known: dict[str, tuple[int, int]] | None
+) -> dict[str, tuple[int, int]] | None:
+    """The generations of the scopes `built` found that were not known before it (None
+    without the generations)."""
+    if known is None:
+        return None
+    discovered = [s for s in dict.fromkeys(built.scopes) if s not in known]
+    try:
+        return generations.read(discovered) if discovered else {}
+    except CACHE_DOWN:
+        return None
 
 
 def forget() -> None:

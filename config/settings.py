@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "config.logs.RequestId",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RejectNulCharacters",
+    "config.replicas.ReadReplicas",
     "config.middleware.DatabaseUnavailable",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -115,6 +116,7 @@ TEMPLATES = [
 # Database: DATABASE_URL, or a SQLite file under var/ for the embedded mode.
 _default_db = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 _database_url = env_str("DATABASE_URL", _default_db) or _default_db
+_POSTGRESQL = "django.db.backends.postgresql"
 # Behind a pooler that hands out server connections per transaction (PgBouncer's
 # pool_mode = transaction), nothing may outlive a transaction on its connection: no
 # server-side cursor (a `.iterator()` would look for it on another connection) and no
@@ -149,6 +151,28 @@ def _database(variable: str, url: str) -> dict[str, Any]:
 
 
 DATABASES = {"default": _database("DATABASE_URL", _database_url)}
+# Read replicas (config/replicas.py): each URL is an alias, replica_1, replica_2, ..., read
+# by requests that change nothing; writes, and the reads of whoever just wrote, go to
+# `default`. A replica is skipped while it lags or does not answer.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", []), start=1):
+    _replica = _database("DATABASE_REPLICA_URLS", _url)
+    if DATABASES["default"]["ENGINE"] != _POSTGRESQL or _replica["ENGINE"] != _POSTGRESQL:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS: read replicas are PostgreSQL streaming replicas of a "
+            "PostgreSQL DATABASE_URL"
+        )
+    # A replica that does not answer costs a request this long at most, once.
+    _replica["OPTIONS"]["connect_timeout"] = 2
+    # Tests that start no replica read the test database through these aliases too.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica_{_number}")
+DATABASE_ROUTERS = ["config.replicas.Router"]
+# How long a browser that wrote (any POST, PUT, PATCH or DELETE) keeps reading `default`, so
+# its member sees their own vote or comment at once; a replica lagging more is skipped.
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 15, minimum=0)
+DATABASE_REPLICA_MAX_LAG_SECONDS = env_float("DATABASE_REPLICA_MAX_LAG_SECONDS", 10.0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set, in-process memory otherwise. CACHE_URL puts the cache

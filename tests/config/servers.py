@@ -1,5 +1,5 @@
-"""Real servers that the scaling tests start on this machine: PgBouncer in front of the
-test PostgreSQL server, and gunicorn. Whoever starts one stops it.
+"""Real servers that the scaling tests start on this machine: a streaming replica of the
+test PostgreSQL server, PgBouncer, and gunicorn. Whoever starts one stops it.
 
 PostgreSQL and PgBouncer refuse to run as root: as root, their commands run as the
 `postgres` user (runuser), in folders given to it.
@@ -85,6 +85,184 @@ def sql(query: str, params: Sequence[Any] = (), *, dbname: str = "postgres", **s
     with psycopg.connect(dbname=dbname, autocommit=True, connect_timeout=5, **where) as conn:
         cursor = conn.execute(query, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def postgres_bin() -> Path:
+    """The binaries of the primary's major version (Debian keeps each under its number)."""
+    [(number,)] = sql("SHOW server_version_num")
+    found = Path(f"/usr/lib/postgresql/{int(number) // 10000}/bin")
+    if not found.is_dir():
+        found = Path(run(["pg_config", "--bindir"]).stdout.strip())
+    return found
+
+
+class Replica:
+    """A hot standby of the test server, streaming from it through a replication slot."""
+
+    # A hot standby needs at least the primary's values of these.
+    _LIMITS = (
+        "max_connections",
+        "max_worker_processes",
+        "max_wal_senders",
+        "max_prepared_transactions",
+        "max_locks_per_transaction",
+    )
+
+    def __init__(self, folder: Path, *, slot: str) -> None:
+        self.folder = give_to_postgres(folder)
+        self.data = folder / "data"
+        self.slot = slot
+        self.port = free_port()
+        self.bin = postgres_bin()
+
+    def create(self) -> None:
+        """Copy the primary (pg_basebackup) and start the copy as a standby."""
+        where = primary()
+        self.drop_slot()  # a run that was killed may have left it
+        run(
+            as_postgres(
+                [
+                    str(self.bin / "pg_basebackup"),
+                    f"--host={where['host']}",
+                    f"--port={where['port']}",
+                    f"--username={where['user']}",
+                    f"--pgdata={self.data}",
+                    "--write-recovery-conf",
+                    "--wal-method=stream",
+                    "--create-slot",
+                    f"--slot={self.slot}",
+                    "--checkpoint=fast",
+                    "--no-password",
+                ]
+            ),
+            env={**os.environ, "PGPASSWORD": where["password"] or ""},
+        )
+        sockets = give_to_postgres(self.folder / "sockets")
+        limits = "\n".join(f"{name} = {sql(f'SHOW {name}')[0][0]}" for name in self._LIMITS)
+        (self.data / "postgresql.conf").write_text(
+            f"port = {self.port}\n"
+            "listen_addresses = '127.0.0.1'\n"
+            f"unix_socket_directories = '{sockets}'\n"
+            "hot_standby = on\n"
+            "fsync = off\n"
+            "shared_buffers = 32MB\n"
+            # Replay waits at most this long for a standby query that conflicts with it.
+            "max_standby_streaming_delay = 1s\n"
+            "wal_receiver_status_interval = 1s\n"
+            "wal_retrieve_retry_interval = 1s\n"
+            f"{limits}\n"
+        )
+        (self.data / "pg_hba.conf").write_text(
+            "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+        )
+        (self.data / "pg_ident.conf").write_text("")
+        for name in ("postgresql.conf", "pg_hba.conf", "pg_ident.conf"):
+            if os.geteuid() == 0:
+                shutil.chown(self.data / name, "postgres", "postgres")
+        self.start()
+
+    def start(self) -> None:
+        run(
+            as_postgres(
+                [
+                    str(self.bin / "pg_ctl"),
+                    f"--pgdata={self.data}",
+                    f"--log={self.folder / 'replica.log'}",
+                    "--wait",
+                    "--timeout=60",
+                    "start",
+                ]
+            )
+        )
+        self.wait_caught_up()
+
+    def stop(self, mode: str = "fast") -> None:
+        run(
+            as_postgres(
+                [str(self.bin / "pg_ctl"), f"--pgdata={self.data}", f"--mode={mode}", "stop"]
+            )
+        )
+
+    def running(self) -> bool:
+        status = subprocess.run(  # noqa: S603
+            as_postgres([str(self.bin / "pg_ctl"), f"--pgdata={self.data}", "status"]),
+            capture_output=True,
+            cwd="/",
+            check=False,
+        )
+        return status.returncode == 0
+
+    def restore(self) -> None:
+        """Running, replaying, and caught up with the primary (after a test stopped or
+        paused it)."""
+        if not self.running():
+            self.start()
+        if self.sql("SELECT pg_is_wal_replay_paused()")[0][0]:
+            self.sql("SELECT pg_wal_replay_resume()")
+        self.wait_caught_up()
+
+    def destroy(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.stop("immediate")
+        self.drop_slot()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def drop_slot(self) -> None:
+        """Drop the slot on the primary (it keeps WAL for the standby while it exists)."""
+        deadline = time.monotonic() + 30
+        while sql("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [self.slot]):
+            try:
+                sql("SELECT pg_drop_replication_slot(%s)", [self.slot])
+            except psycopg.errors.ObjectInUse:  # its WAL sender is still ending
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def sql(self, query: str, params: Sequence[Any] = (), *, dbname: str = "postgres"):
+        return sql(query, params, dbname=dbname, host="127.0.0.1", port=self.port)
+
+    def pause(self) -> None:
+        """Stop replaying what the primary sends (it is still received)."""
+        self.sql("SELECT pg_wal_replay_pause()")
+        deadline = time.monotonic() + 10
+        while self.sql("SELECT pg_get_wal_replay_pause_state()")[0][0] != "paused":
+            assert time.monotonic() < deadline, "replay did not pause"
+            time.sleep(0.05)
+
+    def resume(self) -> None:
+        self.sql("SELECT pg_wal_replay_resume()")
+        self.wait_caught_up()
+
+    def wait_caught_up(self, timeout: float = 30) -> None:
+        """Until the standby has replayed everything the primary wrote so far."""
+        # Where the primary inserts: also what an asynchronous commit wrote, not flushed yet.
+        [(target,)] = sql("SELECT pg_current_wal_insert_lsn()::text")
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(psycopg.OperationalError):
+                done = self.sql(
+                    "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn"
+                    " AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver)",
+                    [target],
+                )
+                if done[0][0]:
+                    return
+            if time.monotonic() > deadline:
+                log = (self.folder / "replica.log").read_text()[-3000:]
+                raise RuntimeError(f"the replica did not catch up; its log ends:\n{log}")
+            time.sleep(0.05)
+
+    def database(self) -> dict[str, Any]:
+        """A DATABASES entry reading the test database on this standby, as settings.py
+        makes one from DATABASE_REPLICA_URLS."""
+        default = connections["default"].settings_dict
+        return {
+            **default,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "OPTIONS": {**default["OPTIONS"], "connect_timeout": 2},
+            "TEST": {**default["TEST"], "MIRROR": "default"},
+        }
 
 
 class PgBouncer:
