@@ -123,6 +123,7 @@ def test_the_stack_has_its_services():
         "cache",
         "migrate",
         "web",
+        "proxy",
         "worker",
         "beat",
         "mailpit",
@@ -162,7 +163,7 @@ def test_web_worker_and_beat_commands():
     web = command("web")
     assert web[:2] == ["gunicorn", "config.wsgi:application"]
     assert "--bind=0.0.0.0:8000" in web
-    assert "8000:8000" in SERVICES["web"]["ports"]
+    assert SERVICES["proxy"]["ports"] == ["8000:8000"]
     assert (ROOT / "config" / "wsgi.py").exists()
     assert "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
     assert command("worker")[:3] == ["celery", "--app=config", "worker"]
@@ -302,3 +303,30 @@ def test_every_process_shares_its_metrics_and_migrate_empties_them(tmp_path):
     )
     assert shown.stdout.strip() == "migrated"
     assert not folder.exists()
+
+
+def test_web_and_worker_scale_out_with_nothing_else():
+    """`docker compose up --scale web=4 --scale worker=4`: no service has a fixed name, no
+    web or worker container a port on this machine (a second would fail to bind it); one
+    proxy owns the site's port and passes each request to one of the web containers,
+    looking their addresses up again as they come and go."""
+    for name, service in SERVICES.items():
+        assert "container_name" not in service, name
+    for name in ("web", "worker"):
+        assert "ports" not in SERVICES[name]
+        assert "hostname" not in SERVICES[name]
+    proxy = SERVICES["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["depends_on"] == {"web": {"condition": "service_healthy"}}
+    [mount] = proxy["volumes"]
+    source, target, mode = mount.split(":")
+    assert (target, mode) == ("/etc/nginx/conf.d/default.conf", "ro")
+    conf = (ROOT / source).read_text()
+    assert re.search(r"^resolver 127\.0\.0\.11 valid=\d+s", conf, re.M)  # Docker's DNS
+    assert "set $web http://web:8000;" in conf  # a variable: looked up as it goes
+    assert "proxy_pass $web;" in conf
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+    assert "proxy_set_header Host $http_host;" in conf
+    assert re.search(r"^\s*listen 8000;", conf, re.M)
+    # Behind it, the client's address for rate limits is the proxy's entry in the header.
+    assert environment("web", {"SECRET_KEY": "x" * 50})["TRUSTED_PROXY_COUNT"] == "1"
