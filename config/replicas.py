@@ -64,12 +64,13 @@ _PIN_SALT = "config.replicas.pin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 # One round trip: in recovery; streaming from the primary (a row for its WAL receiver,
-# whose details only privileged roles see); replayed all it received; how old the last
-# transaction it replayed is.
+# whose details only privileged roles see); replayed all it received (after a restart,
+# what it replays from its own files can be ahead of what it received since); how old
+# the last transaction it replayed is.
 _CHECK = """
 SELECT pg_is_in_recovery(),
        EXISTS (SELECT 1 FROM pg_stat_wal_receiver),
-       pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(),
+       pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn(),
        EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8
 """
 

@@ -233,8 +233,11 @@ class Replica:
         self.sql("SELECT pg_wal_replay_resume()")
         self.wait_caught_up()
 
-    def wait_caught_up(self, timeout: float = 30) -> None:
-        """Until the standby has replayed everything the primary wrote so far."""
+    def wait_caught_up(self, timeout: float = 120) -> None:
+        """Until the standby has replayed everything the primary wrote so far, and a
+        transaction committed now: what it last replayed is then this recent, whatever
+        else the server is busy with (a long transaction commits nothing for a while)."""
+        sql("SELECT txid_current()")
         # Where the primary inserts: also what an asynchronous commit wrote, not flushed yet.
         [(target,)] = sql("SELECT pg_current_wal_insert_lsn()::text")
         deadline = time.monotonic() + timeout

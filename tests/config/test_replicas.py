@@ -30,7 +30,6 @@ from config.replicas import PIN_COOKIE, ReadReplicas, Router, verdict
 from papers.models import Paper
 from readinglists.services import collection_create
 from tests.config.conftest import ALIAS, REPLICA_DB
-from tests.config.servers import sql
 from tests.factories import PaperFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,11 +260,6 @@ def test_replicas_of_anything_but_postgresql_are_refused(tmp_path, env, message)
 # --- a real streaming replica --------------------------------------------------------------
 
 
-def _commit_now() -> None:
-    """A transaction on the primary: the replica's last replayed one is then this recent."""
-    sql("SELECT txid_current()")
-
-
 @pytest.mark.postgres
 @REPLICA_DB
 def test_visitors_read_the_replica_and_a_member_who_wrote_reads_the_primary(
@@ -277,7 +271,6 @@ def test_visitors_read_the_replica_and_a_member_who_wrote_reads_the_primary(
     member.force_login(alice)
     wait_for(lambda: replicas.health.usable() == [ALIAS])
     time.sleep(replicas.lag_window())  # nothing changed lately: every read may go to it
-    _commit_now()
     replica.wait_caught_up()
     replica.pause()
 
@@ -318,7 +311,6 @@ def test_a_replica_lagging_beyond_the_limit_is_left_out_until_it_catches_up(
     caplog.set_level("INFO", logger="config.replicas")
     visitor = Client()
     wait_for(lambda: replicas.health.usable() == [ALIAS])
-    _commit_now()
     replica.wait_caught_up()
     replica.pause()
     paused = time.monotonic()
