@@ -299,4 +299,8 @@ def test_a_digest_run_killed_mid_send_reaches_everyone_exactly_once(workers, sen
     wait_for(lambda: len(held_smtp.messages) == 6, "the one sent again")
 
     assert held_smtp.count_by_recipient() == {r: 1 for r in readers}
-    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+    # The worker records the send once the server has answered, a moment after the count.
+    wait_for(
+        lambda: set(Delivery.objects.values_list("status", flat=True)) == {"sent"},
+        "the last send recorded",
+    )
