@@ -150,6 +150,14 @@ def write_vectors() -> None:
                 )
         written += len(chunk)
         say(f"vectors: {written:,} of {len(missing):,}")
+    # Dated as their papers: written together, they would all be newer than the graph's
+    # margin and every process would read them all into its exact matrix; spread over the
+    # papers' times, the graph covers them, as it does a catalogue embedded over years.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE papers_paperembedding e SET updated_at = p.updated_at "
+            "FROM papers_paper p WHERE p.id = e.paper_id"
+        )
 
 
 # --- 3 and 4: sizes and plans ---------------------------------------------------------------
@@ -360,7 +368,9 @@ def main() -> None:
         "sizes": sizes(),
         "plans": plans(),
     }
-    results["memory"] = memory(server_env(PORT), database_targets())
+    served = server_env(PORT)
+    run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], served)
+    results["memory"] = memory(served, database_targets())
     http_json = VAR_DIR / "http.json"
     run(
         [
