@@ -51,6 +51,17 @@ def results() -> dict:
             "rerun_rows_written": 0,
         },
         "memory": [{"pid": 10, "rss_kib": 400 * 1024, "pss_kib": 250 * 1024}],
+        "cold": [
+            {
+                "kind": "search hybrid (api)",
+                "example": "/api/papers/search?q=graph+kernel",
+                "count": 60,
+                "errors": 0,
+                "p50": 41.5,
+                "p90": 70.25,
+                "p99": 120.0,
+            }
+        ],
         "plans": {"day feed": "Limit\n  ->  Index Scan using paper_listed_votes"},
     }
 
@@ -67,3 +78,6 @@ def test_the_report_judges_each_budget_and_keeps_every_figure():
     assert "| paper_categories_gin | 50 MiB |" in text
     assert "| 10 | 400 MiB | 250 MiB |" in text
     assert "Index Scan using paper_listed_votes" in text
+    assert (
+        "| search hybrid (api) | `/api/papers/search?q=graph+kernel` | 60 | 41.5 | 70.2 |" in text
+    )
