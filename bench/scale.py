@@ -442,6 +442,9 @@ def report(results: dict[str, Any], command: str) -> str:
             f"| {worker['pid']} | {worker['rss_kib'] / 1024:,.0f} MiB | "
             f"{worker['pss_kib'] / 1024:,.0f} MiB |"
         )
+    notes = ROOT / "bench" / "scale_notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
     lines += ["", "## Query plans", ""]
     for name, plan in results["plans"].items():
         lines += [f"### {name}", "", "```", plan, "```", ""]
