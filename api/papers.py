@@ -100,7 +100,7 @@ DAILY_PARAMS = ("date", "week", "month", "submitter", "category", "sort", "p", "
 TRENDING_REFRESH_SECONDS = 60  # the ranking moves with time, not only with votes
 MIN_UPVOTES_REFRESH_SECONDS = 5
 # Part of every ETag and cache key: change it when a response shape changes.
-REPRESENTATION = "2026-11-api-1"
+REPRESENTATION = "2026-12-api-2"
 PAPER_ID_PATTERN = rf"^(?:{NEW_ID}|{OLD_ID})(?:v\d+)?$"
 
 HF_TAG = "Hugging Face-compatible"

@@ -45,6 +45,12 @@ class PaperSerializer(serializers.Serializer[Any]):
     authors = serializers.ListField(child=serializers.CharField(), source="author_names")
     published_at = serializers.DateTimeField(allow_null=True)
     listed_on = serializers.DateField(help_text="The day the paper is featured")
+    primary_category = serializers.CharField(
+        allow_blank=True, help_text="arXiv's primary category, like cs.LG (empty: not known)"
+    )
+    categories = serializers.ListField(
+        child=serializers.CharField(), help_text="The primary category, then the cross-lists"
+    )
     submitter = serializers.SerializerMethodField()
     upvotes = serializers.IntegerField(source="votes", help_text="Local plus Hugging Face votes")
     local_upvotes = serializers.IntegerField(source="upvote_count")

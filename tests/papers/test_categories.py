@@ -199,6 +199,8 @@ def test_the_api_filters_by_category(client, shelf):
         shelf["kernels"].arxiv_id,
     }
     assert [p["arxiv_id"] for p in listed.json()["results"]] == [shelf["parsing"].arxiv_id]
+    [parsing] = listed.json()["results"]
+    assert (parsing["primary_category"], parsing["categories"]) == ("cs.CL", ["cs.CL"])
     assert len(found.json()) == 2
 
 
