@@ -237,3 +237,25 @@ def test_postgresql_answers_the_filter_from_a_gin_index(shelf):
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("RESET enable_seqscan")
     assert "paper_categories_gin" in plan
+
+
+def test_a_feed_reads_the_submitters_of_its_page_only(alice):
+    """Joined in the feed's query, every paper of the period was joined to the members
+    before the page's 50 were kept (a month of all of arXiv: 13,700 papers)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from papers.periods import period_of
+
+    PaperFactory(listed_on=FRIDAY, submitted_by=alice, title="Submitted by Alice")
+    PaperFactory(listed_on=FRIDAY)
+
+    with CaptureQueriesContext(connection) as queries:
+        feed = selectors.feed_page(period_of("month", FRIDAY), order="votes", page=1, today=FRIDAY)
+        submitters = {p.title: p.submitted_by for p in feed.papers}
+
+    paper_query = next(q["sql"] for q in queries.captured_queries if "papers_paper" in q["sql"])
+    assert "accounts_user" not in paper_query
+    assert submitters["Submitted by Alice"] == alice
+    member_reads = [q for q in queries.captured_queries if 'FROM "accounts_user"' in q["sql"]]
+    assert len(member_reads) == 1
