@@ -11,8 +11,8 @@ MAX_KEYWORDS = 10
 MAX_KEYWORD_LENGTH = 60
 
 
-class KeywordsField(forms.CharField):
-    """Comma-separated topic keywords, cleaned into a list without duplicates."""
+class ListTextField(forms.CharField):
+    """An optional list typed as text, shown again comma-separated; subclasses clean it."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -24,8 +24,15 @@ class KeywordsField(forms.CharField):
             return ", ".join(value)
         return value
 
+    def text(self, value: Any) -> str:
+        return super().clean(value) or ""
+
+
+class KeywordsField(ListTextField):
+    """Comma-separated topic keywords, cleaned into a list without duplicates."""
+
     def clean(self, value: Any) -> list[str]:
-        text = super().clean(value) or ""
+        text = self.text(value)
         keywords: list[str] = []
         for part in text.replace(";", ",").split(","):
             keyword = " ".join(part.split())
@@ -44,21 +51,11 @@ class KeywordsField(forms.CharField):
 MAX_CATEGORIES = 20
 
 
-class CategoriesField(forms.CharField):
+class CategoriesField(ListTextField):
     """Comma- or space-separated arXiv category codes (cs.LG, hep-th), each checked."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 1000)
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            return ", ".join(value)
-        return value
-
     def clean(self, value: Any) -> list[str]:
-        text = super().clean(value) or ""
+        text = self.text(value)
         codes: list[str] = []
         for part in text.replace(",", " ").split():
             code = arxiv_categories.clean_category(part)

@@ -6,48 +6,38 @@ from papers import feeds, views
 from papers.sources.records import NEW_ID, OLD_ID
 
 
-class ArxivIdConverter:
+class _Converter:
+    """A path segment matched by `regex` and passed through as it is."""
+
+    regex = ""
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class ArxivIdConverter(_Converter):
     """New-style (2401.12345) and old-style (hep-th/9901001) ids, with an optional version."""
 
     regex = rf"(?:{NEW_ID}|{OLD_ID})(?:v\d+)?"
 
-    def to_python(self, value: str) -> str:
-        return value
 
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(ArxivIdConverter, "arxiv")
-
-
-class CitationFormatConverter:
+class CitationFormatConverter(_Converter):
     """The export formats of papers/citations.py: `bib` or `csl.json`."""
 
     regex = r"bib|csl\.json"
 
-    def to_python(self, value: str) -> str:
-        return value
 
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(CitationFormatConverter, "citation")
-
-
-class CategoryConverter:
+class CategoryConverter(_Converter):
     """An arXiv category code: cs.LG, hep-th, cond-mat.supr-con (the view checks it is one)."""
 
     regex = r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?"
 
-    def to_python(self, value: str) -> str:
-        return value
 
-    def to_url(self, value: str) -> str:
-        return value
-
-
+register_converter(ArxivIdConverter, "arxiv")
+register_converter(CitationFormatConverter, "citation")
 register_converter(CategoryConverter, "category")
 
 app_name = "papers"

@@ -139,7 +139,7 @@ def _feed_response(
     )
 
 
-def _search_redirect(request: HttpRequest, slug: str | None = None) -> HttpResponse | None:
+def _feed_redirect(request: HttpRequest, slug: str | None = None) -> HttpResponse | None:
     """A search typed in a feed goes to the search page; `?category=` to that category's
     page of the same period."""
     if request.GET.get("q"):
@@ -166,7 +166,7 @@ def _category_or_404(value: str) -> str:
 def latest(request: HttpRequest) -> HttpResponse:
     """The latest day that has papers (today's date when there are none yet)."""
     view = request.resolver_match.view_name if request.resolver_match else "papers:home"
-    return _search_redirect(request) or _feed_response(request, view, None)
+    return _feed_redirect(request) or _feed_response(request, view, None)
 
 
 def _period_or_404(kind: str, slug: str) -> Period:
@@ -179,7 +179,7 @@ def _period_or_404(kind: str, slug: str) -> Period:
 @require_GET
 def feed(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
     """A day, an ISO week or a month of papers."""
-    if redirected := _search_redirect(request, slug):
+    if redirected := _feed_redirect(request, slug):
         return redirected
     period = _period_or_404(kind, slug)
     return _feed_response(request, f"papers:{'day' if kind == 'date' else kind}", period)
@@ -189,7 +189,7 @@ def feed(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
 def category_latest(request: HttpRequest, code: str) -> HttpResponse:
     """A category's latest day with papers (its primary papers and its cross-lists)."""
     code = _category_or_404(code)
-    if redirected := _search_redirect(request):
+    if redirected := _feed_redirect(request):
         return redirected
     return _feed_response(request, "papers:category", None, code)
 

@@ -414,19 +414,22 @@ def papers_harvest_oai(
                 if page.token is None:
                     break
     except SourceError as exc:
-        harvest.status, harvest.error = Harvest.Status.FAILED, str(exc)
-        harvest.save(update_fields=["status", "error", "updated_at"])
-        _finish(run, status=IngestRun.Status.FAILED, error=str(exc))
+        _harvest_failed(harvest, run, str(exc))
         return run
     except BaseException as exc:
-        harvest.status, harvest.error = Harvest.Status.FAILED, f"{exc.__class__.__name__}: {exc}"
-        harvest.save(update_fields=["status", "error", "updated_at"])
-        _finish(run, status=IngestRun.Status.FAILED, error=harvest.error)
+        _harvest_failed(harvest, run, f"{exc.__class__.__name__}: {exc}")
         raise
     run.rejections = [{"ref": r.ref, "reason": r.reason} for r in rejections]
     _finish(run, status=IngestRun.Status.SUCCEEDED)
     logger.info("harvest %s: %s", harvest, run.summary)
     return run
+
+
+def _harvest_failed(harvest: Harvest, run: IngestRun, error: str) -> None:
+    """The run failed; the harvest keeps its place, to be resumed."""
+    harvest.status, harvest.error = Harvest.Status.FAILED, error
+    harvest.save(update_fields=["status", "error", "updated_at"])
+    _finish(run, status=IngestRun.Status.FAILED, error=error)
 
 
 def _harvest_page(harvest: Harvest, run: IngestRun, page: oai.OaiPage) -> UpsertResult:
