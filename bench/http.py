@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -195,7 +196,27 @@ def server_env(port: int) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         VAR_DIR=env.get("VAR_DIR", str(ROOT / "var" / "bench")),
     )
+    env["BENCH_GC_DIR"] = str(gc_dir(env))
     return env
+
+
+def gc_dir(env: Mapping[str, str]) -> Path:
+    """Where the workers note their garbage collections (bench/gunicorn_gc.py)."""
+    return Path(env.get("VAR_DIR", str(ROOT / "var" / "bench"))) / "gc"
+
+
+def gc_pauses(windows: list[tuple[float, float]]) -> dict[str, float]:
+    """The workers' full collections (generation 2) that began in `windows`, and the
+    longest collection of any generation there: its pause and the CPU time it used, in ms."""
+    full, longest, longest_cpu = 0, 0.0, 0.0
+    for log in gc_dir(os.environ).glob("*.log"):
+        for line in log.read_text().splitlines():
+            begun, took, worked, generation = line.split()
+            if any(start <= float(begun) <= end for start, end in windows):
+                full += generation == "2"
+                longest = max(longest, float(took) * 1000)
+                longest_cpu = max(longest_cpu, float(worked) * 1000)
+    return {"gc_full": full, "gc_longest_ms": longest, "gc_longest_cpu_ms": longest_cpu}
 
 
 # What browsers and HTTP libraries (huggingface_hub's included) send; --identity leaves
@@ -238,6 +259,10 @@ def wrk(
 
 def start_gunicorn(env: dict[str, str], *, workers: int, port: int) -> subprocess.Popen[bytes]:
     """Start gunicorn with `env` and return once it answers the baseline over plain HTTP."""
+    if folder := env.get("BENCH_GC_DIR"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for old in Path(folder).glob("*.log"):
+            old.unlink()
     # A server already on the port would answer the probe below and be measured instead.
     with socket.socket() as probe_socket:
         if probe_socket.connect_ex(("127.0.0.1", port)) == 0:
@@ -249,6 +274,7 @@ def start_gunicorn(env: dict[str, str], *, workers: int, port: int) -> subproces
             f"--workers={workers}",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
+            f"--config={ROOT / 'bench' / 'gunicorn_gc.py'}",
         ],
         cwd=ROOT,
         env=env,
@@ -281,6 +307,7 @@ def measure(
     headers; means of both, and with a voter its rate during these runs."""
     runs: dict[str, list[dict[str, float]]] = {"baseline": [], "target": []}
     windows: list[tuple[float, float]] = []
+    targets: list[tuple[float, float]] = []
     for _ in range(rounds):
         for name, url in (("baseline", BASELINE), ("target", path)):
             started = time.monotonic()
@@ -288,6 +315,8 @@ def measure(
                 wrk(f"{base}{url}", duration=duration, connections=connections, headers=headers)
             )
             windows.append((started, time.monotonic()))
+            if name == "target":
+                targets.append(windows[-1])
 
     def mean(name: str, key: str) -> float:
         return statistics.fmean(run[key] for run in runs[name])
@@ -298,6 +327,7 @@ def measure(
         "p99": mean("target", "p99"),
         "baseline_rps": mean("baseline", "rps"),
         "ratio": mean("target", "rps") / mean("baseline", "rps"),
+        **gc_pauses(targets),
     }
     if voter is not None:
         votes = sum(voter.votes_between(start, end) for start, end in windows)
@@ -438,7 +468,7 @@ def header_line(phase: Phase, *, size_reference: bool) -> str:
     extra += f" {'votes/s':>7}" if phase.votes else ""
     return (
         f"{'endpoint':<18} {'KiB':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'base/s':>7} {'ratio':>6}{extra}"
+        f"{'base/s':>7} {'ratio':>6}{extra} {'full GCs':>8} {'GC ms (CPU)':>14}"
     )
 
 
@@ -448,7 +478,8 @@ def result_line(result: dict[str, Any], *, size_reference: bool) -> str:
     return (
         f"{result['endpoint']:<18} {result['bytes'] / 1024:>6.0f} {result['rps']:>7.0f} "
         f"{result['p50']:>7.2f} {result['p99']:>7.2f} {result['baseline_rps']:>7.0f} "
-        f"{result['ratio']:>6.2f}{extra}"
+        f"{result['ratio']:>6.2f}{extra} {result['gc_full']:>8} "
+        f"{result['gc_longest_ms']:>6.1f} ({result['gc_longest_cpu_ms']:>5.1f})"
     )
 
 

@@ -348,6 +348,8 @@ def http_header(phase: dict[str, Any]) -> list[str]:
         header.append("same-size ratio")
     if phase["votes"]:
         header.append("votes/s")
+    if any("gc_full" in e for e in phase["endpoints"]):
+        header += ["full GCs", "longest GC ms (CPU)"]
     return header
 
 
@@ -369,6 +371,8 @@ def http_rows(phase: dict[str, Any]) -> list[list[str]]:
             row.append(f"{e['same_size_ratio']:.2f}" if "same_size_ratio" in e else "-")
         if phase["votes"]:
             row.append(f"{e['votes_per_s']:.1f}")
+        if "gc_full" in e:
+            row += [str(e["gc_full"]), f"{e['gc_longest_ms']:.1f} ({e['gc_longest_cpu_ms']:.1f})"]
         rows.append(row)
     return rows
 

@@ -359,6 +359,14 @@ def _mib(value: float) -> str:
     return f"{value / 2**20:,.0f} MiB"
 
 
+def gc_cells(row: dict[str, Any]) -> str:
+    """The workers' full collections in the endpoint's runs, and the longest collection:
+    its pause (its CPU time)."""
+    if "gc_full" not in row:
+        return "- | -"
+    return f"{row['gc_full']} | {row['gc_longest_ms']:.1f} ({row['gc_longest_cpu_ms']:.1f})"
+
+
 def report(results: dict[str, Any], command: str) -> str:
     box = results["machine"]
     lines = [
@@ -376,7 +384,10 @@ def report(results: dict[str, Any], command: str) -> str:
         "",
         "Requests per second against the trivial baseline in the same run (bench/http.py); "
         f"budgets: ratio ≥ {RATIO_TARGET} for visitors and {MEMBER_RATIO_TARGET} for members, "
-        f"p99 ≤ {P99_TARGET_MS:g} ms; search p50 < {SEARCH_P50_TARGET_MS:g} ms.",
+        f"p99 ≤ {P99_TARGET_MS:g} ms; search p50 < {SEARCH_P50_TARGET_MS:g} ms. Full GCs: "
+        "the web workers' full garbage collections during the endpoint's runs; longest GC: "
+        "the longest collection of any generation there, its pause and (in brackets) the CPU "
+        "time it used (bench/gunicorn_gc.py).",
         "",
     ]
     for phase in results["http"]["phases"]:
@@ -384,8 +395,9 @@ def report(results: dict[str, Any], command: str) -> str:
         lines += [
             f"### {phase['title']}",
             "",
-            "| endpoint | path | req/s | p50 ms | p99 ms | ratio | budget |",
-            "|---|---|---|---|---|---|---|",
+            "| endpoint | path | req/s | p50 ms | p99 ms | ratio | full GCs | longest GC ms "
+            "| budget |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for row in phase["endpoints"]:
             met = round(row["ratio"], 2) >= target and row["p99"] <= P99_TARGET_MS
@@ -393,7 +405,8 @@ def report(results: dict[str, Any], command: str) -> str:
                 met = met and row["p50"] < SEARCH_P50_TARGET_MS
             lines.append(
                 f"| {row['endpoint']} | `{row['path']}` | {row['rps']:,.0f} | {row['p50']:.2f} | "
-                f"{row['p99']:.2f} | {row['ratio']:.2f} | {'met' if met else '**not met**'} |"
+                f"{row['p99']:.2f} | {row['ratio']:.2f} | {gc_cells(row)} | "
+                f"{'met' if met else '**not met**'} |"
             )
         lines.append("")
     if results.get("cold"):

@@ -290,3 +290,38 @@ def test_a_phase_fails_when_the_voter_falls_behind_or_errs(fake_wrk, voter, prob
             voter=voter,
             size_reference=False,
         )
+
+
+def test_each_worker_notes_its_older_collections(tmp_path, monkeypatch):
+    import gc
+
+    from bench.gunicorn_gc import post_fork
+
+    monkeypatch.setenv("BENCH_GC_DIR", str(tmp_path))
+    before = list(gc.callbacks)
+    post_fork(server=None, worker=None)
+    try:
+        gc.collect(2)
+    finally:
+        gc.callbacks[:] = before
+    lines = next(tmp_path.glob("*.log")).read_text().splitlines()
+    begun, took, worked, generation = lines[-1].split()
+    assert generation == "2"
+    assert float(begun) <= time.monotonic()
+    assert float(worked) >= 0
+    assert 0 < float(took) < 10
+
+
+def test_the_collections_in_the_endpoints_runs_are_set_beside_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    folder = http.gc_dir({"VAR_DIR": str(tmp_path)})
+    folder.mkdir()
+    (folder / "11.log").write_text("10.0 0.080 0.070 2\n10.5 0.002 0.001 0\n30.0 0.5 0.4 2\n")
+    (folder / "12.log").write_text("20.0 0.060 0.020 2\n")
+
+    # The baseline ran 15-19 s, between the endpoint's runs: 30.0 is after both.
+    found = http.gc_pauses([(9.0, 14.0), (19.5, 25.0)])
+
+    assert found["gc_full"] == 2
+    assert found["gc_longest_ms"] == pytest.approx(80.0)
+    assert found["gc_longest_cpu_ms"] == pytest.approx(70.0)

@@ -296,3 +296,23 @@ def test_the_report_says_what_each_caching_layer_saves(tmp_path):
     assert "| busiest day, member | (every layer on) | 0.310 |  |" in text
     assert "|  | session read from Redis | 0.450 | +0.140 |" in text
     assert "## What each caching layer saves" not in report_text(RESULTS, tmp_path)
+
+
+def test_the_http_tables_set_the_full_collections_beside_each_endpoint():
+    endpoint = {
+        "endpoint": "daily feed",
+        "path": "/papers/date/2026-06-12",
+        "bytes": 2048,
+        "rps": 1500.0,
+        "p50": 5.0,
+        "p99": 55.0,
+        "baseline_rps": 1800.0,
+        "ratio": 0.83,
+        "gc_full": 5,
+        "gc_longest_ms": 412.0,
+        "gc_longest_cpu_ms": 71.5,
+    }
+    phase = {"votes": False, "endpoints": [endpoint]}
+
+    assert run.http_header(phase)[-2:] == ["full GCs", "longest GC ms (CPU)"]
+    assert run.http_rows(phase)[0][-2:] == ["5", "412.0 (71.5)"]

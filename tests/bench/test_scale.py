@@ -6,7 +6,15 @@ from bench.scale import report
 
 
 def results() -> dict:
-    row = {"path": "/papers/date/2026-06-12", "rps": 900.0, "p50": 4.0, "ratio": 0.85}
+    row = {
+        "path": "/papers/date/2026-06-12",
+        "rps": 900.0,
+        "p50": 4.0,
+        "ratio": 0.85,
+        "gc_full": 3,
+        "gc_longest_ms": 2.25,
+        "gc_longest_cpu_ms": 1.0,
+    }
     return {
         "when": "2026-12-03 12:00 UTC",
         "machine": {
@@ -70,7 +78,10 @@ def test_the_report_judges_each_budget_and_keeps_every_figure():
     text = report(results(), "make bench-full")
 
     assert "2,700,000 papers" in text
-    assert "| busiest day | `/papers/date/2026-06-12` | 900 | 4.00 | 12.00 | 0.85 | met |" in text
+    assert (
+        "| busiest day | `/papers/date/2026-06-12` | 900 | 4.00 | 12.00 | 0.85 | 3 | 2.2 (1.0) "
+        "| met |" in text
+    )
     assert "| search common |" in text
     assert text.count("**not met**") == 2  # search p50 over 50 ms; the member's ratio
     assert "3,000 new records" in text
