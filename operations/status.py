@@ -9,12 +9,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Max
+from django.db.models import Count
 from prometheus_client.parser import text_string_to_metric_families
 
 from broadcasts.models import Post
 from config import metrics
-from digests.models import Delivery
+from digests.models import Delivery, Frequency
+from digests.periods import digest_period
 from papers.models import Harvest, IngestRun, Paper
 
 RUNS_SHOWN = 5
@@ -73,13 +74,27 @@ def sources() -> list[SourceStatus]:
 
 
 def digest_periods() -> list[PeriodStatus]:
-    """The last digest periods, with how many deliveries are in each state."""
-    latest = (
-        Delivery.objects.values("frequency", "period")
-        .annotate(last=Max("created_at"))
-        .order_by("-last")[:PERIODS_SHOWN]
-    )
-    keys = [(row["frequency"], row["period"]) for row in latest]
+    """The last digest periods, newest first, with how many deliveries are in each state.
+
+    Each frequency's newest periods are found a step at a time along the delivery_period
+    index (a frequency's keys sort as its days do), not by grouping every delivery ever
+    made, which grows by a row per subscriber each day. The counts then read the shown
+    periods' rows only, from the same index."""
+    keys: list[tuple[str, str]] = []
+    for frequency in Frequency.values:
+        periods = (
+            Delivery.objects.filter(frequency=frequency)
+            .order_by("-period")
+            .values_list("period", flat=True)
+        )
+        found = periods.first()
+        for _ in range(PERIODS_SHOWN):
+            if found is None:
+                break
+            keys.append((frequency, found))
+            found = periods.filter(period__lt=found).first()
+    keys.sort(key=lambda key: digest_period(*key).last, reverse=True)
+    keys = keys[:PERIODS_SHOWN]
     counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     rows = (
         Delivery.objects.filter(period__in=[period for _f, period in keys])

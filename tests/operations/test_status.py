@@ -142,3 +142,41 @@ def test_the_check_runs_hourly(settings, mailoutbox):
     assert beat_schedule()["check-health"]["task"] == "operations.check_health"
     assert tasks.check_health() == "1 alerts mailed"
     assert tasks.check_health() == "0 alerts mailed"
+
+
+def test_the_last_digest_periods_are_found_without_reading_every_delivery():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from operations.status import digest_periods
+
+    subscribers = [Subscription.objects.create(email=f"s{n}@example.org") for n in range(2)]
+    days = ["2026-06-02", "2026-06-03", "2026-06-04", "2026-06-08", "2026-06-09", "2026-06-10"]
+    for period in [*days, "2026-06-11"]:
+        for subscriber in subscribers:
+            Delivery.objects.create(
+                subscription=subscriber, frequency="daily", period=period, status="sent"
+            )
+    for period in ("2026-W22", "2026-W23"):
+        Delivery.objects.create(
+            subscription=subscribers[0], frequency="weekly", period=period, status="failed"
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        shown = digest_periods()
+
+    # Newest first by the last day each covers: the week of Jun 1-7 falls between days.
+    assert [(p.frequency, p.period) for p in shown] == [
+        ("daily", "2026-06-11"),
+        ("daily", "2026-06-10"),
+        ("daily", "2026-06-09"),
+        ("daily", "2026-06-08"),
+        ("weekly", "2026-W23"),
+        ("daily", "2026-06-04"),
+    ]
+    assert shown[0].counts == {"sent": 2}
+    assert shown[4].counts == {"failed": 1}
+    # Each query reads a frequency's or the shown periods' rows, never the whole table.
+    reads = [q["sql"] for q in queries.captured_queries if "digests_delivery" in q["sql"]]
+    assert reads
+    assert all(" WHERE " in sql for sql in reads)
