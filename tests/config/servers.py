@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from django.db import connections
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,6 +269,17 @@ class Replica:
         }
 
 
+def debian_program(name: str, package: str) -> str:
+    """The path of a program from Debian's packages; a test that needs it fails in CI
+    (`.ci/run` installs it) and is skipped elsewhere when it is missing."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is missing: install Debian's {package} package")
+    pytest.skip(f"{name} is not installed (apt-get install {package})")
+
+
 class PgBouncer:
     """PgBouncer in front of the test server, handing out server connections per
     transaction, at most `pool_size` per database."""
@@ -304,7 +316,7 @@ class PgBouncer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        binary = debian_program("pgbouncer", "pgbouncer")
         self.process = subprocess.Popen(  # noqa: S603  (Debian's pgbouncer)
             as_postgres([binary, str(self.ini)]),
             cwd="/",
@@ -365,15 +377,17 @@ def gunicorn(
     threads: int = 1,
     reuse_port: bool = False,
     access_log: Path | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A gunicorn serving the site on 127.0.0.1 at `ports` until the block ends. Several
-    with `reuse_port` share a port, the kernel spreading connections over them."""
+    """A gunicorn serving the site on `host` (any loopback address) at `ports` until the
+    block ends. Several with `reuse_port` share a port, the kernel spreading connections
+    over them."""
     argv = [
         str(Path(sys.executable).with_name("gunicorn")),
         "config.wsgi",
         f"--workers={workers}",
         f"--threads={threads}",
-        *[f"--bind=127.0.0.1:{port}" for port in ports],
+        *[f"--bind={host}:{port}" for port in ports],
         "--log-level=warning",
     ]
     if reuse_port:
@@ -383,7 +397,7 @@ def gunicorn(
         argv += [f"--access-logfile={access_log}", "--access-logformat=%({x-request-id}i)s %(s)s"]
     server = subprocess.Popen(argv, env=env, cwd=ROOT)  # noqa: S603  (gunicorn from this venv)
     try:
-        wait_until_serving(f"http://127.0.0.1:{ports[-1]}", server=server)
+        wait_until_serving(f"http://{host}:{ports[-1]}", server=server)
         yield server
     finally:
         server.terminate()
@@ -398,7 +412,11 @@ def wait_until_serving(base: str, *, server: subprocess.Popen[bytes], timeout: f
     deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(f"{base}/healthz/live", timeout=5)  # noqa: S310
+            # As a TLS proxy in front would say: production settings redirect plain HTTP.
+            probe = urllib.request.Request(  # noqa: S310  (http to the test's server)
+                f"{base}/healthz/live", headers={"X-Forwarded-Proto": "https"}
+            )
+            urllib.request.urlopen(probe, timeout=5)  # noqa: S310
             return
         except OSError:
             if server.poll() is not None:
