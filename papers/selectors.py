@@ -96,24 +96,30 @@ class FeedPage:
     total: int
 
 
+def feed_rows(period: Period, *, order: str = "votes", category: str = "") -> PaperQuerySet:
+    """A feed's papers as its pages read them. The period's total rides along on every row
+    (a window count): no separate COUNT query. The submitters are left out, to be read
+    afterwards for the page's 50 papers: joined in the query, they were joined to every
+    paper of the period (a month of all of arXiv: 13,700 of them, hashed against every
+    member) before the first 50 were kept."""
+    return (
+        papers_in_period(period, order=order, category=category)
+        .select_related(None)
+        .annotate(total=Window(Count("id")))
+    )
+
+
 def feed_page(
     period: Period, *, order: str, page: int, today: date, category: str = ""
 ) -> FeedPage:
     """One page of a feed with its navigation (a page past the last is the last)."""
-    papers = papers_in_period(period, order=order, category=category)
     page = max(page, 1)
     start = (page - 1) * FEED_PAGE_SIZE
-    # The total rides along on every row (a window count): no separate COUNT query. The
-    # page's submitters are read afterwards, for its 50 papers: joined in the query, they
-    # were joined to every paper of the period (a month of all of arXiv: 13,700 of them,
-    # hashed against every member) before the first 50 were kept.
     rows: list[Any] = list(
-        papers.select_related(None).annotate(total=Window(Count("id")))[
-            start : start + FEED_PAGE_SIZE
-        ]
+        feed_rows(period, order=order, category=category)[start : start + FEED_PAGE_SIZE]
     )
     prefetch_related_objects(rows, "submitted_by")
-    total = rows[0].total if rows else papers.count()
+    total = rows[0].total if rows else papers_in_period(period, category=category).count()
     pages = max(1, -(-total // FEED_PAGE_SIZE))
     if not rows and page > pages:
         return feed_page(period, order=order, page=pages, today=today, category=category)
