@@ -204,9 +204,9 @@ def plans() -> dict[str, str]:
 
     day = busiest_day()
     queries = {
-        "day feed (most upvoted, first page)": selectors.feed_rows(period_of("date", day))[:50],
-        "month feed (most upvoted, first page)": selectors.feed_rows(period_of("month", day))[:50],
-        "category day (cs.LG)": selectors.feed_rows(period_of("date", day), category="cs.LG")[:50],
+        "day feed (most upvoted, first page)": selectors.feed_rows(period_of("date", day)),
+        "month feed (most upvoted, first page)": selectors.feed_rows(period_of("month", day)),
+        "category day (cs.LG)": selectors.feed_rows(period_of("date", day), category="cs.LG"),
         "category's latest day (cs.LG)": selectors.in_category(
             selectors.Paper.objects.visible(), "cs.LG"
         )

@@ -20,10 +20,10 @@ from django.db.models import (
     FloatField,
     OuterRef,
     Q,
+    Subquery,
     Value,
     When,
     Window,
-    prefetch_related_objects,
 )
 from django.db.models.functions import Cast, Power
 
@@ -96,16 +96,30 @@ class FeedPage:
     total: int
 
 
-def feed_rows(period: Period, *, order: str = "votes", category: str = "") -> PaperQuerySet:
-    """A feed's papers as its pages read them. The period's total rides along on every row
-    (a window count): no separate COUNT query. The submitters are left out, to be read
-    afterwards for the page's 50 papers: joined in the query, they were joined to every
-    paper of the period (a month of all of arXiv: 13,700 of them, hashed against every
-    member) before the first 50 were kept."""
-    return (
-        papers_in_period(period, order=order, category=category)
-        .select_related(None)
-        .annotate(total=Window(Count("id")))
+def page_of(papers: PaperQuerySet, start: int, size: int) -> PaperQuerySet:
+    """`papers[start:start + size]`, read in two steps within one query: the page's ids in
+    order first, from what the indexes hold (for a period, paper_listed_cover), then those
+    papers whole, with their submitters. Read whole at once, every paper of the period was
+    fetched before the page was kept: a month of all of arXiv is 13,700 papers on as many
+    table pages, 142 ms cold with the members joined to each, 239 ms without the join once
+    the feed's count spilled to disk; from the index, 7.7 ms."""
+    return papers.filter(pk__in=papers.select_related(None).values("pk")[start : start + size])
+
+
+def period_total(period: Period, *, category: str = "") -> Subquery:
+    """How many papers a period has, for a feed page to carry on each row: counted from
+    the index beside the page's own query, not by a COUNT of its own."""
+    counted = papers_in_period(period, category=category).select_related(None).order_by()
+    return Subquery(counted.annotate(n=Window(Count("pk"))).values("n")[:1])
+
+
+def feed_rows(
+    period: Period, *, order: str = "votes", start: int = 0, category: str = ""
+) -> PaperQuerySet:
+    """A page of a feed's papers from `start`, each with the period's total: one query."""
+    papers = papers_in_period(period, order=order, category=category)
+    return page_of(papers, start, FEED_PAGE_SIZE).annotate(
+        total=period_total(period, category=category)
     )
 
 
@@ -115,10 +129,7 @@ def feed_page(
     """One page of a feed with its navigation (a page past the last is the last)."""
     page = max(page, 1)
     start = (page - 1) * FEED_PAGE_SIZE
-    rows: list[Any] = list(
-        feed_rows(period, order=order, category=category)[start : start + FEED_PAGE_SIZE]
-    )
-    prefetch_related_objects(rows, "submitted_by")
+    rows: list[Any] = list(feed_rows(period, order=order, start=start, category=category))
     total = rows[0].total if rows else papers_in_period(period, category=category).count()
     pages = max(1, -(-total // FEED_PAGE_SIZE))
     if not rows and page > pages:
@@ -326,10 +337,7 @@ def daily_papers(
             Q(submitted_by__username=submitter)
             | Q(submitted_by=None, source_submitter__user=submitter)
         )
-    start = page * limit
-    found = list(papers.select_related(None)[start : start + limit])
-    prefetch_related_objects(found, "submitted_by")  # for the page only (see feed_page)
-    return found
+    return list(page_of(papers, page * limit, limit))
 
 
 def papers_filtered(
