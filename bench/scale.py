@@ -153,12 +153,13 @@ def write_vectors() -> None:
                 )
         written += len(chunk)
         say(f"vectors: {written:,} of {len(missing):,}")
-    # Dated as their papers: written together, they would all be newer than the graph's
-    # margin and every process would read them all into its exact matrix; spread over the
-    # papers' times, the graph covers them, as it does a catalogue embedded over years.
+    # Dated as their papers were published: written together, they would all be newer than
+    # the graph's margin and every process would read them into its exact matrix; spread
+    # over 16 years, the graph covers them, as it does a catalogue embedded over years.
+    # (The papers' own updated_at is no help: generate_data writes them all in minutes.)
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE papers_paperembedding e SET updated_at = p.updated_at "
+            "UPDATE papers_paperembedding e SET updated_at = p.published_at "
             "FROM papers_paper p WHERE p.id = e.paper_id"
         )
 
