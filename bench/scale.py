@@ -213,7 +213,7 @@ def plans() -> dict[str, str]:
         )
         .order_by("-listed_on")
         .values_list("listed_on", flat=True)[:1],
-        "trending": selectors.trending_papers(now=timezone.now())[:50],
+        "trending": selectors.page_of(selectors.trending_papers(now=timezone.now()), 0, 50),
         "full-text search, newest 1,000 matches": selectors.search_papers("learning")
         .order_by("-id")
         .values_list("pk", "rank")[:1001],

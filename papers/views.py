@@ -215,7 +215,7 @@ def trending(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
 
     def load() -> Loaded:
-        papers = list(selectors.trending_papers(now=timezone.now())[:50])
+        papers = list(selectors.page_of(selectors.trending_papers(now=timezone.now()), 0, 50))
         return Loaded({"papers": papers}, cards=papers, shown=papers)
 
     return pages.respond(

@@ -265,3 +265,22 @@ def test_a_feed_reads_its_order_from_the_keys_and_then_its_page_only(alice):
         assert column not in keys
     assert submitters["Submitted by Alice"] == alice
     assert feed.total == 2
+
+
+def test_trending_reads_its_order_from_the_keys_and_then_its_page_only(client):
+    """A week of all of arXiv is 3,000 papers: ranked from the index, read 50 by id."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    PaperFactory(listed_on=dt.datetime.now(tz=dt.UTC).date(), title="Fresh paper")
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/papers/trending")
+
+    assert "Fresh paper" in page.content.decode()
+    reads = [q["sql"] for q in queries.captured_queries if '"papers_paper"."title"' in q["sql"]]
+    assert len(reads) == 1
+    keys = reads[0].split(" IN (SELECT ", 1)[1]
+    assert "POWER(" in keys.upper()
+    for column in ("title", "abstract", "authors"):
+        assert column not in keys
