@@ -34,6 +34,7 @@ from tests.config.servers import (
     django_env,
     free_port,
     gunicorn,
+    stop_process,
 )
 
 pytestmark = [
@@ -160,19 +161,10 @@ def proxy(tmp_path: Path) -> Iterator[Proxy]:
         server = subprocess.Popen(  # noqa: S603
             [nginx, "-c", str(main), "-g", "daemon off;"], stderr=subprocess.PIPE
         )
-        stack.callback(stop, server)
+        stack.callback(stop_process, server, timeout=20)
         url = f"http://127.0.0.1:{listen}"
         wait_for(lambda: answers(url), timeout=20)
         yield Proxy(url, names, access_log, containers, logs)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=20)
 
 
 def answers(url: str) -> bool:
@@ -263,7 +255,7 @@ def test_containers_added_and_stopped_are_followed_without_a_restart(proxy):
         assert took <= 15
 
         # One container stops (replaced, scaled down) before DNS knows: nginx skips it.
-        stop(proxy.containers[CONTAINERS[0]])
+        stop_process(proxy.containers[CONTAINERS[0]], timeout=20)
         before = len(proxy.answered_by()[CONTAINERS[1]])
         statuses = {reader.get(f"{proxy.url}/papers").status_code for _ in range(10)}
         assert statuses == {HTTPStatus.OK}

@@ -4,18 +4,7 @@ millions of papers."""
 
 from django.db import migrations
 
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS paper_categories_gin "
-            "ON papers_paper USING gin (categories jsonb_path_ops)"
-        )
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX CONCURRENTLY IF EXISTS paper_categories_gin")
+from papers.migrations._concurrently import concurrent_index
 
 
 class Migration(migrations.Migration):
@@ -23,4 +12,8 @@ class Migration(migrations.Migration):
 
     dependencies = [("papers", "0008_oai_harvests")]
 
-    operations = [migrations.RunPython(create, drop, elidable=False)]
+    operations = [
+        concurrent_index(
+            "paper_categories_gin", "ON papers_paper USING gin (categories jsonb_path_ops)"
+        )
+    ]

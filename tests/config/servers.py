@@ -353,12 +353,7 @@ class PgBouncer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # runuser hands the signal on
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
+            stop_process(self.process, timeout=15)  # runuser hands the signal on
 
 
 def django_env(**env: str) -> dict[str, str]:
@@ -400,12 +395,17 @@ def gunicorn(
         wait_until_serving(f"http://{host}:{ports[-1]}", server=server)
         yield server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
+        stop_process(server, timeout=30)
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
 
 
 def wait_until_serving(base: str, *, server: subprocess.Popen[bytes], timeout: float = 90) -> None:
